@@ -1,0 +1,138 @@
+"""The ``watchdesk`` command: Django's management commands plus three of its own.
+
+watchdesk run       development: migrate, load the demo once, create an administrator, then run the
+                    web server and the worker together until Ctrl-C stops both
+watchdesk serve     production web server (gunicorn); extra arguments go to gunicorn
+watchdesk worker    task worker plus the scheduler tick for periodic jobs
+watchdesk <other>   any Django management command (migrate, createsuperuser, check, ...)
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+
+SETTINGS = "watchdesk.settings"
+
+
+def _django():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS)
+    import django
+
+    django.setup()
+
+
+def manage(argv):
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS)
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["watchdesk", *argv])
+    return 0
+
+
+def prepare(*, demo=True, stdout=sys.stdout):
+    """Everything `run` does before it starts processes. Safe to repeat."""
+    _django()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("setup_site", stdout=stdout)
+    if demo:
+        call_command("load_demo", stdout=stdout)
+    call_command("ensure_admin", stdout=stdout)
+
+
+def _stop(processes, timeout=15):
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        try:
+            process.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def run(argv):
+    parser = argparse.ArgumentParser(prog="watchdesk run", description="Run the development site.")
+    parser.add_argument("--addr", default="127.0.0.1:8000", help="host:port (default %(default)s)")
+    parser.add_argument("--no-demo", action="store_true", help="Do not load demo content.")
+    parser.add_argument("--no-reload", action="store_true", help="Do not restart on code changes.")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS)
+    prepare(demo=not args.no_demo)
+    from django.conf import settings
+
+    here = [sys.executable, "-m", "watchdesk.cli"]
+    web = [*here, "runserver", args.addr, "--skip-checks"]
+    if args.no_reload:
+        web.append("--noreload")
+    processes = [
+        subprocess.Popen(web),
+        subprocess.Popen([*here, "worker", "--tick", "5"]),
+    ]
+    print(f"\nWatchdesk is running at http://{args.addr}/ (admin: http://{args.addr}/admin/)")
+    outbox = getattr(settings, "EMAIL_FILE_PATH", None)
+    print(f"E-mail is written to {outbox}/" if outbox else f"E-mail goes to {settings.EMAIL_HOST}.")
+    print("Press Ctrl-C to stop the web server and the worker.\n", flush=True)
+
+    # Ctrl-C at a terminal reaches the children too; SIGTERM (a service manager) is forwarded.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        while all(process.poll() is None for process in processes):
+            time.sleep(0.5)
+        failed = [p for p in processes if p.returncode]
+        print("A process stopped; stopping the other.", file=sys.stderr)
+        return 1 if failed else 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        _stop(processes)
+
+
+def serve(argv):
+    """Replace this process with gunicorn, so that the service manager signals it directly."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS)
+    bind = os.environ.get("BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
+    workers = os.environ.get("WEB_CONCURRENCY", str(2 * (os.cpu_count() or 1) + 1))
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "watchdesk.wsgi",
+        "--bind",
+        bind,
+        "--workers",
+        workers,
+        "--access-logfile",
+        "-",
+        "--forwarded-allow-ips",
+        os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        *argv,
+    ]
+    os.execv(sys.executable, command)  # noqa: S606  a fixed argument list, no shell
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv[0] if argv else "help"
+    if command == "run":
+        return run(argv[1:])
+    if command == "serve":
+        return serve(argv[1:])
+    if command == "worker":
+        return manage(["run_worker", *argv[1:]])
+    return manage(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

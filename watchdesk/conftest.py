@@ -1,0 +1,129 @@
+"""Shared fixtures: the page tree, a small gazetteer, and the people who use the site."""
+
+from datetime import UTC, datetime, timedelta
+from itertools import count
+
+import pytest
+from django.contrib.auth.models import Group
+from wagtail.models import Page
+
+from watchdesk.posts.models import HomePage, StoryPost, StoryPostRegion
+from watchdesk.posts.setup import setup_site
+from watchdesk.taxonomy.models import Region, Topic
+
+_numbers = count(1)
+
+
+@pytest.fixture
+def home(db):
+    setup_site()
+    return HomePage.objects.get()
+
+
+@pytest.fixture
+def regions(db):
+    """United States > California > Los Angeles County / Los Angeles; Texas > Houston; Mali."""
+
+    def region(code, name, kind, parent=None, slug=None):
+        return Region.objects.create(
+            code=code,
+            name=name,
+            kind=kind,
+            parent=parent,
+            slug=slug or name.lower().replace(" ", "-"),
+        )
+
+    us = region("US", "United States", Region.Kind.COUNTRY)
+    california = region("US-CA", "California", Region.Kind.STATE, us)
+    texas = region("US-TX", "Texas", Region.Kind.STATE, us)
+    return {
+        "us": us,
+        "california": california,
+        "texas": texas,
+        "la_county": region(
+            "county:06037",
+            "Los Angeles County",
+            Region.Kind.COUNTY,
+            california,
+            slug="los-angeles-county-ca",
+        ),
+        "los_angeles": region(
+            "city:5368361", "Los Angeles", Region.Kind.CITY, california, slug="los-angeles-ca"
+        ),
+        "houston": region("city:4699066", "Houston", Region.Kind.CITY, texas, slug="houston-tx"),
+        "mali": region("ML", "Mali", Region.Kind.COUNTRY),
+    }
+
+
+@pytest.fixture
+def topics(db):
+    return {
+        slug: Topic.objects.create(slug=slug, name=slug.replace("-", " ").title())
+        for slug in ("wildfire", "hazmat", "flooding", "terrorism")
+    }
+
+
+@pytest.fixture
+def make_post(home):
+    """Publish a story post; every argument has a sensible default."""
+
+    def make(
+        title=None,
+        *,
+        published=None,
+        topics=(),
+        regions=(),
+        tags=(),
+        live=True,
+        parent=None,
+        **fields,
+    ):
+        n = next(_numbers)
+        title = title or f"Story number {n}"
+        published = published or datetime(2026, 10, 1, 12, tzinfo=UTC) + timedelta(hours=n)
+        values = {
+            "title": title,
+            "slug": fields.pop("slug", f"story-{n}"),
+            "summary": f"Summary of {title}.",
+            "body": f"<p>Body of {title}.</p>",
+            "source_name": "Valley Courier",
+            "source_url": f"https://news.example.org/{n}",
+            "byline": "Dana Ortiz",
+            "source_published_at": published - timedelta(hours=2),
+            "first_published_at": published,
+            **fields,
+        }
+        post = StoryPost(**values)
+        post.topics.set(list(topics))
+        post.tags.set(list(tags))
+        post.region_links = [StoryPostRegion(region=region, sort_order=i) for i, region in enumerate(regions)]
+        (parent or Page.objects.get(pk=home.pk)).add_child(instance=post)
+        if live:
+            post.save_revision().publish()
+        else:
+            post.live = False
+            post.save_revision()
+            StoryPost.objects.filter(pk=post.pk).update(live=False)
+        post.refresh_from_db()
+        return post
+
+    return make
+
+
+@pytest.fixture
+def editor(django_user_model):
+    user = django_user_model.objects.create_user("erin", "erin@example.org", "correct horse 1")
+    user.groups.add(Group.objects.get(name="Editors"))
+    return user
+
+
+@pytest.fixture
+def moderator(django_user_model):
+    user = django_user_model.objects.create_user("morgan", "morgan@example.org", "correct horse 2")
+    user.groups.add(Group.objects.get(name="Moderators"))
+    return user
+
+
+@pytest.fixture
+def outsider(django_user_model):
+    return django_user_model.objects.create_user("oscar", "oscar@example.org", "correct horse 3")

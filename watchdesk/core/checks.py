@@ -1,0 +1,54 @@
+"""System checks for settings that cannot work together. They run at every start."""
+
+import zoneinfo
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+from django.http.request import validate_host
+
+
+@register(Tags.security, deploy=False)
+def check_configuration(app_configs, **kwargs):
+    errors = []
+    site = urlsplit(settings.SITE_URL)
+    if site.scheme not in {"http", "https"} or not site.hostname:
+        errors.append(
+            Error(
+                f"SITE_URL {settings.SITE_URL!r} is not an http(s) address.",
+                hint="Set SITE_URL to the public address, e.g. https://news.example.org.",
+                id="watchdesk.E001",
+            )
+        )
+    elif not validate_host(site.hostname, settings.ALLOWED_HOSTS):
+        errors.append(
+            Error(
+                f"SITE_URL's host {site.hostname!r} is not in ALLOWED_HOSTS.",
+                hint="Add it to ALLOWED_HOSTS (comma-separated).",
+                id="watchdesk.E002",
+            )
+        )
+    try:
+        zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        errors.append(Error(f"TIME_ZONE {settings.TIME_ZONE!r} is unknown.", id="watchdesk.E003"))
+    if not settings.DEBUG:
+        backend = settings.EMAIL_BACKEND
+        if not backend.endswith("smtp.EmailBackend") and "anymail" not in backend:
+            errors.append(
+                Error(
+                    "Production (DEBUG=false) needs a real mail server: EMAIL_URL is not smtp:// or "
+                    "smtps://, so confirmations and alerts would never reach anyone.",
+                    hint="Set EMAIL_URL=smtp://user:password@host:587?tls=true.",
+                    id="watchdesk.E004",
+                )
+            )
+        if site.scheme == "http" and site.hostname not in {"localhost", "127.0.0.1"}:
+            errors.append(
+                Warning(
+                    "SITE_URL is plain http in production: cookies are not marked secure and no "
+                    "HSTS header is sent.",
+                    id="watchdesk.W001",
+                )
+            )
+    return errors

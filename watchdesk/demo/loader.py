@@ -1,0 +1,112 @@
+"""Load the demo content in content.json: topics, regions, and published story posts.
+
+Written for this project: the outlets, people and events are invented, and every link points at an
+example.org-style address.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.db import transaction
+from django.utils.html import escape
+from wagtail.models import Site
+
+from watchdesk.core.models import SiteIdentity
+from watchdesk.posts.models import HomePage, StoryPost, StoryPostRegion
+from watchdesk.taxonomy.gazetteer import load_gazetteer
+from watchdesk.taxonomy.models import Region, Topic
+
+CONTENT = Path(__file__).with_name("content.json")
+SITE_NAME = "Homeland Security Network Blog"
+TAGLINE = "The information source for first responders."
+# Curated posts go up a little after the original story.
+CURATION_DELAY = timedelta(hours=3)
+
+
+@dataclass
+class DemoSummary:
+    posts: int = 0
+    topics: int = 0
+    skipped: bool = False
+
+    def __str__(self):
+        if self.skipped:
+            return "Demo content already loaded; nothing to do."
+        return f"Demo content loaded: {self.posts} posts in {self.topics} topics."
+
+
+def resolve_region(reference):
+    """ "ML", "US-CA", "county:06037", "city:Los Angeles/US-CA" -> Region."""
+    if reference.startswith("county:"):
+        return Region.objects.get(code=reference)
+    if reference.startswith("city:"):
+        name, _, parent = reference[len("city:") :].rpartition("/")
+        return Region.objects.filter(kind=Region.Kind.CITY, name=name, parent__code=parent).order_by(
+            "-population"
+        ).first() or Region.objects.get(kind=Region.Kind.CITY, name=name, parent__code=parent)
+    return Region.objects.get(code=reference)
+
+
+def body_html(paragraphs):
+    return "".join(f"<p>{escape(paragraph)}</p>" for paragraph in paragraphs)
+
+
+@transaction.atomic
+def load_demo(*, force=False):
+    summary = DemoSummary()
+    if StoryPost.objects.exists() and not force:
+        summary.skipped = True
+        return summary
+    content = json.loads(CONTENT.read_text(encoding="utf-8"))
+    if not Region.objects.exists():
+        load_gazetteer()
+
+    site = Site.objects.get(is_default_site=True)
+    identity = SiteIdentity.for_site(site)
+    identity.name, identity.tagline = SITE_NAME, TAGLINE
+    identity.description = (
+        "Curated news for police, fire, EMS and emergency management: what happened, where, and a "
+        "link to the full story."
+    )
+    identity.save()
+    site.site_name = SITE_NAME
+    site.save()
+
+    topics = {}
+    for row in content["topics"]:
+        topics[row["slug"]], _ = Topic.objects.update_or_create(
+            slug=row["slug"], defaults={"name": row["name"], "description": row["description"]}
+        )
+    summary.topics = len(topics)
+
+    home = HomePage.objects.get()
+    for row in content["posts"]:
+        published = datetime.fromisoformat(row["published"].replace("Z", "+00:00"))
+        via = row.get("via") or {}
+        post = StoryPost(
+            title=row["title"],
+            slug=row["slug"],
+            summary=row["summary"],
+            body=body_html(row["body"]),
+            source_name=row["outlet"],
+            source_url=row["url"],
+            byline=" and ".join(row["authors"]),
+            source_published_at=published,
+            via_name=via.get("name", ""),
+            via_url=via.get("url", ""),
+            first_published_at=published + CURATION_DELAY,
+            notify_subscribers=False,
+        )
+        post.topics.set([topics[slug] for slug in row["topics"]])
+        post.tags.set(row["tags"])
+        post.region_links = [
+            StoryPostRegion(region=resolve_region(reference), sort_order=n)
+            for n, reference in enumerate(dict.fromkeys(row["regions"]))
+        ]
+        home.add_child(instance=post)
+        post.save_revision().publish()
+        StoryPost.objects.filter(pk=post.pk).update(last_published_at=post.first_published_at)
+        summary.posts += 1
+    return summary

@@ -1,0 +1,105 @@
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Value
+from django.db.models.functions import Concat, Substr
+from wagtail.admin.panels import FieldPanel
+
+
+class Topic(models.Model):
+    """A subject readers follow and editors file posts under: "Wildfire", "Hazmat", "Terrorism"."""
+
+    name = models.CharField(max_length=80, unique=True)
+    slug = models.SlugField(max_length=80, unique=True)
+    description = models.TextField(blank=True, help_text="Shown at the top of the topic's page.")
+
+    panels = [FieldPanel("name"), FieldPanel("slug"), FieldPanel("description")]
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class RegionQuerySet(models.QuerySet):
+    def within(self, region):
+        """The region and every region below it."""
+        return self.filter(path__startswith=region.path)
+
+
+class Region(models.Model):
+    """A place from the gazetteer: a country, a US state, a US county or a city.
+
+    ``path`` lists the codes from the country down, ``US/US-CA/city:5368361/`` for Los Angeles, so
+    "everything in California" is one indexed prefix match. It is kept in step by ``save()``.
+    """
+
+    class Kind(models.TextChoices):
+        COUNTRY = "country", "Country"
+        STATE = "state", "State"
+        COUNTY = "county", "County"
+        CITY = "city", "City"
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=140, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    code = models.CharField(
+        max_length=40,
+        unique=True,
+        help_text='Stable key: "US", "US-CA", "county:06037", "city:<geonames id>".',
+    )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    path = models.CharField(max_length=255, db_index=True, editable=False)
+    population = models.PositiveBigIntegerField(null=True, blank=True)
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+
+    objects = RegionQuerySet.as_manager()
+
+    panels = [
+        FieldPanel("name"),
+        FieldPanel("slug"),
+        FieldPanel("kind"),
+        FieldPanel("code"),
+        FieldPanel("parent"),
+        FieldPanel("population"),
+    ]
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.label
+
+    def save(self, *args, **kwargs):
+        old_path = self.path
+        self.path = self.build_path()
+        super().save(*args, **kwargs)
+        if old_path and old_path != self.path:
+            # Move the whole subtree: rewrite the prefix of every descendant's path in one UPDATE.
+            Region.objects.filter(path__startswith=old_path).exclude(pk=self.pk).update(
+                path=Concat(Value(self.path), Substr("path", len(old_path) + 1))
+            )
+
+    def clean(self):
+        if self.parent_id and self.pk and self.parent.path.startswith(self.path or "\0"):
+            raise ValidationError({"parent": "A region cannot sit inside itself."})
+
+    @property
+    def label(self):
+        """The name with its parent for towns and counties: "Los Angeles, California"."""
+        if self.kind in {self.Kind.COUNTY, self.Kind.CITY} and self.parent_id:
+            return f"{self.name}, {self.parent.name}"
+        return self.name
+
+    def build_path(self):
+        prefix = self.parent.path if self.parent_id else ""
+        return f"{prefix}{self.code}/"
+
+    def ancestors(self):
+        """From the country down to the parent, in one query."""
+        codes = self.path.strip("/").split("/")[:-1]
+        by_code = {region.code: region for region in Region.objects.filter(code__in=codes)}
+        return [by_code[code] for code in codes if code in by_code]
