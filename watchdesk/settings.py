@@ -6,6 +6,7 @@ in ``watchdesk.core.checks`` refuse to start with a combination that cannot work
 """
 
 import secrets
+import zoneinfo
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -179,6 +180,12 @@ LOGIN_URL = "wagtailadmin_login"
 # Internationalisation ------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
+try:
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    raise ImproperlyConfigured(
+        f"TIME_ZONE {TIME_ZONE!r} is not a known time zone; use a name such as America/Chicago."
+    ) from None
 USE_I18N = True
 USE_TZ = True
 
@@ -196,6 +203,7 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # E-mail --------------------------------------------------------------------------------------------
 EMAIL_URL = env_str("EMAIL_URL", f"file://{VAR_DIR / 'outbox'}")
@@ -207,7 +215,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-X_FRAME_OPTIONS = "SAMEORIGIN"  # Wagtail's preview panel frames our own pages
+X_FRAME_OPTIONS = "DENY"  # Wagtail's preview views allow same-origin framing for themselves
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 HTTPS = SITE_URL.startswith("https://")
@@ -218,7 +226,8 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = HTTPS
     SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 31536000 if HTTPS else 0, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", True)
-    SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", False)
+    # Only makes the site eligible for browsers' preload lists; nothing is submitted anywhere.
+    SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", True)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # The public site runs no inline script and loads nothing from other origins. The Wagtail admin (and
@@ -236,7 +245,7 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
         "form-action": ["'self'"],
-        "frame-ancestors": ["'self'"],
+        "frame-ancestors": ["'none'"],
     },
 }
 

@@ -1,6 +1,5 @@
 """System checks for settings that cannot work together. They run at every start."""
 
-import zoneinfo
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -28,10 +27,6 @@ def check_configuration(app_configs, **kwargs):
                 id="watchdesk.E002",
             )
         )
-    try:
-        zoneinfo.ZoneInfo(settings.TIME_ZONE)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        errors.append(Error(f"TIME_ZONE {settings.TIME_ZONE!r} is unknown.", id="watchdesk.E003"))
     if not settings.DEBUG:
         backend = settings.EMAIL_BACKEND
         if not backend.endswith("smtp.EmailBackend") and "anymail" not in backend:

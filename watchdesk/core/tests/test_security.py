@@ -1,0 +1,56 @@
+import pytest
+from django.urls import reverse
+
+
+@pytest.mark.django_db
+def test_public_pages_send_security_headers(client, home):
+    response = client.get("/")
+
+    assert response.status_code == 200
+    csp = response["Content-Security-Policy"]
+    assert "default-src 'self'" in csp
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert response["X-Frame-Options"] == "DENY"
+    assert "camera=()" in response["Permissions-Policy"]
+
+
+@pytest.mark.django_db
+def test_the_admin_is_left_to_wagtails_own_policy(client):
+    response = client.get(reverse("wagtailadmin_login"))
+    assert response.status_code == 200
+    assert "Content-Security-Policy" not in response
+
+
+@pytest.mark.django_db
+def test_robots_txt_hides_admin_and_names_the_sitemap(client):
+    body = client.get("/robots.txt").content.decode()
+    assert "Disallow: /admin/" in body
+    assert "Sitemap: http://testserver/sitemap.xml" in body
+
+
+@pytest.mark.django_db
+def test_admin_login_locks_out_after_repeated_failures(client, editor, settings):
+    url = reverse("wagtailadmin_login")
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        response = client.post(url, {"username": "erin", "password": "wrong"})
+        assert response.status_code == 200  # the form again, with an error
+    response = client.post(url, {"username": "erin", "password": "wrong"})
+    assert response.status_code == 429
+
+    # Even the right password is refused while locked out.
+    response = client.post(url, {"username": "erin", "password": "correct horse 1"})
+    assert response.status_code == 429
+    assert b"Too many sign-in attempts" in response.content
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_a_successful_login_is_not_locked_out(client, editor):
+    url = reverse("wagtailadmin_login")
+    client.post(url, {"username": "erin", "password": "wrong"})
+    response = client.post(url, {"username": "erin", "password": "correct horse 1"})
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(editor.pk)

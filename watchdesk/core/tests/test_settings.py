@@ -1,0 +1,95 @@
+"""Settings are read once per process, so each case runs `watchdesk check` in a fresh process."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.db import connection
+
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "k" * 20 + "Zq8#x!vT4@pL0m$Rw2^eN7&bY5*cF1(hJ",
+    "ALLOWED_HOSTS": "news.example.org",
+    "SITE_URL": "https://news.example.org",
+    "EMAIL_URL": "smtp://mail.example.org:587?tls=true",
+}
+
+
+def watchdesk(*args, tmp_path, **env):
+    environ = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "DEBUG", "SECRET_KEY", "SITE_URL", "ALLOWED_HOSTS", "EMAIL_URL"))
+    }
+    environ.update(WATCHDESK_VAR_DIR=str(tmp_path), **env)
+    return subprocess.run(
+        [sys.executable, "-m", "watchdesk.cli", *args],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_settings_pass_the_deploy_checks(tmp_path):
+    result = watchdesk("check", "--deploy", "--fail-level", "WARNING", tmp_path=tmp_path, **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    env = {**PRODUCTION}
+    del env["SECRET_KEY"]
+    result = watchdesk("check", tmp_path=tmp_path, **env)
+    assert result.returncode != 0
+    assert "SECRET_KEY (or SECRET_KEY_FILE) is required when DEBUG=false" in result.stderr
+
+
+def test_production_refuses_the_file_outbox(tmp_path):
+    env = {**PRODUCTION, "EMAIL_URL": "file:///tmp/outbox"}
+    result = watchdesk("check", tmp_path=tmp_path, **env)
+    assert result.returncode != 0
+    assert "watchdesk.E004" in result.stderr
+
+
+def test_site_url_host_must_be_allowed(tmp_path):
+    env = {**PRODUCTION, "ALLOWED_HOSTS": "other.example.org"}
+    result = watchdesk("check", tmp_path=tmp_path, **env)
+    assert result.returncode != 0
+    assert "watchdesk.E002" in result.stderr and "'news.example.org'" in result.stderr
+
+
+def test_unknown_time_zone_is_reported(tmp_path):
+    result = watchdesk("check", tmp_path=tmp_path, TIME_ZONE="Mars/Olympus_Mons")
+    assert result.returncode != 0
+    assert "TIME_ZONE 'Mars/Olympus_Mons' is not a known time zone" in result.stderr
+
+
+def test_a_typo_in_a_boolean_stops_the_process_and_names_the_variable(tmp_path):
+    result = watchdesk("check", tmp_path=tmp_path, DEBUG="flase")
+    assert result.returncode != 0
+    assert "DEBUG must be true or false, not 'flase'" in result.stderr
+
+
+def test_development_defaults_need_no_configuration(tmp_path):
+    result = watchdesk("check", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    # The development secret key is generated once, kept private, and reused.
+    key = tmp_path / "secret_key"
+    assert key.stat().st_mode & 0o077 == 0
+    first = key.read_text()
+    watchdesk("check", tmp_path=tmp_path)
+    assert key.read_text() == first
+
+
+@pytest.mark.django_db
+def test_sqlite_runs_in_wal_mode_with_immediate_transactions(settings):
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite-only behaviour; this run uses PostgreSQL")
+    options = settings.DATABASES["default"]["OPTIONS"]
+    assert options["transaction_mode"] == "IMMEDIATE"
+    assert options["timeout"] >= 1
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA busy_timeout")
+        assert cursor.fetchone()[0] == options["timeout"] * 1000
