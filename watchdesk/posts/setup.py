@@ -3,6 +3,7 @@
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from wagtail.models import Page, Site
 
@@ -22,6 +23,34 @@ INDEX_PAGES = [
     (AuthorIndexPage, "Original authors", "authors", "The reporters whose stories we summarise."),
     (ArchiveIndexPage, "Archive", "archive", "Every post, month by month."),
 ]
+
+
+# Wagtail's own groups get the taxonomy and author screens too: editors file posts under topics and
+# places, and correct author names.
+EDITOR_PERMISSIONS = {
+    "Editors": ["add_topic", "change_topic", "change_region", "add_author", "change_author"],
+    "Moderators": [
+        "add_topic",
+        "change_topic",
+        "delete_topic",
+        "add_region",
+        "change_region",
+        "add_author",
+        "change_author",
+        "delete_author",
+    ],
+}
+
+
+def grant_editor_permissions():
+    for name, codenames in EDITOR_PERMISSIONS.items():
+        group = Group.objects.filter(name=name).first()
+        if group:
+            group.permissions.add(
+                *Permission.objects.filter(
+                    content_type__app_label__in=["taxonomy", "posts"], codename__in=codenames
+                )
+            )
 
 
 def publish(page):
@@ -59,6 +88,7 @@ def setup_site():
         site.save()
         created.append(f"site {url.hostname}:{wanted['port']}")
 
+    grant_editor_permissions()
     for model, title, slug, intro in INDEX_PAGES:
         if not model.objects.exists():
             home.refresh_from_db()
