@@ -44,6 +44,20 @@ def paginate(request, queryset, per_page=None, allow_empty_first_page=True):
         raise Http404("No such page of results.") from None
 
 
+def regions_with_posts():
+    """Regions that live posts are filed under, with every region above them."""
+    from watchdesk.posts.models import StoryPostRegion
+
+    paths = (
+        StoryPostRegion.objects.filter(page__live=True)
+        .values_list("region__path", flat=True)
+        .distinct()
+    )
+    codes = {code for path in paths for code in path.strip("/").split("/")}
+    regions = Region.objects.filter(code__in=codes).select_related("parent")
+    return sorted(regions, key=lambda region: region.label)
+
+
 class ListingMixin:
     """Rendering shared by every page that lists posts."""
 
@@ -110,6 +124,15 @@ class IndexPage(ListingMixin, RoutablePageMixin, Page):
     class Meta:
         abstract = True
 
+    def sitemap_paths(self):
+        """Sub-paths of the terms that have posts; empty terms are left out of the sitemap."""
+        return []
+
+    def get_sitemap_urls(self, request=None):
+        urls = super().get_sitemap_urls(request)
+        base = urls[0]["location"]
+        return urls + [{"location": f"{base}{subpath}"} for subpath in self.sitemap_paths()]
+
     def render_index(self, request, terms, **extra):
         context = self.get_context(request)
         context.update({"terms": terms, **extra})
@@ -152,6 +175,10 @@ class TopicIndexPage(IndexPage):
         topics = Topic.objects.annotate(post_count=Count("posts", filter=Q(posts__live=True), distinct=True))
         return self.render_index(request, topics)
 
+    def sitemap_paths(self):
+        live = Topic.objects.filter(posts__live=True).distinct()
+        return [f"{slug}/" for slug in live.values_list("slug", flat=True)]
+
     def resolve_term(self, slug):
         topic = get_object_or_404(Topic, slug=slug)
         return topic, story_posts().for_listing().in_topic(topic), topic.name, topic.description
@@ -188,6 +215,9 @@ class RegionIndexPage(IndexPage):
             region.listed_children = children.get(region.pk, [])
         return self.render_index(request, top)
 
+    def sitemap_paths(self):
+        return [f"{region.slug}/" for region in regions_with_posts()]
+
     def resolve_term(self, slug):
         region = get_object_or_404(Region.objects.select_related("parent"), slug=slug)
         return region, story_posts().for_listing().in_region(region), region.label, ""
@@ -205,6 +235,10 @@ class TagIndexPage(IndexPage):
             .order_by("name")
         )
         return self.render_index(request, tags)
+
+    def sitemap_paths(self):
+        tags = Tag.objects.filter(posts_storyposttag_items__content_object__live=True).distinct()
+        return [f"{slug}/" for slug in tags.values_list("slug", flat=True)]
 
     def resolve_term(self, slug):
         tag = get_object_or_404(Tag, slug=slug)
@@ -226,6 +260,12 @@ class AuthorIndexPage(IndexPage):
         )
         page_obj = paginate(request, authors, per_page=100)
         return self.render_index(request, page_obj.object_list, page_obj=page_obj)
+
+    def sitemap_paths(self):
+        from watchdesk.posts.models import Author
+
+        authors = Author.objects.filter(post_links__page__live=True).distinct()
+        return [f"{slug}/" for slug in authors.values_list("slug", flat=True)]
 
     def resolve_term(self, slug):
         from watchdesk.posts.models import Author
@@ -250,6 +290,10 @@ class ArchiveIndexPage(IndexPage):
             .order_by("-month")
         )
         return self.render_index(request, list(months))
+
+    def sitemap_paths(self):
+        months = story_posts().published().dates("first_published_at", "month")
+        return [f"{month.year}/{month.month:02d}/" for month in months]
 
     def month_bounds(self, year, month):
         if not (1 <= month <= 12 and 1900 <= year < 9999):

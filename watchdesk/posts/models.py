@@ -123,6 +123,13 @@ class HomePage(ListingMixin, RoutablePageMixin, Page):
             template="posts/home_page.html",
         )
 
+    def get_sitemap_urls(self, request=None):
+        urls = super().get_sitemap_urls(request)
+        latest = StoryPost.objects.published().order_by("-last_published_at").first()
+        if latest and latest.last_published_at:
+            urls[0]["lastmod"] = latest.last_published_at
+        return urls
+
     @path("feed/")
     @path("feed/<str:format>/")
     def feed(self, request, format="rss"):

@@ -8,19 +8,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from watchdesk.posts.forms import SearchForm
-from watchdesk.posts.listing_pages import paginate
-from watchdesk.posts.models import StoryPost, StoryPostRegion
-from watchdesk.taxonomy.models import Region
+from watchdesk.posts.listing_pages import paginate, regions_with_posts
+from watchdesk.posts.models import StoryPost
 
 WORD = re.compile(r"\w+", re.UNICODE)
-
-
-def regions_with_posts():
-    """Regions that posts are filed under, with every region above them, for the search filter."""
-    paths = StoryPostRegion.objects.filter(page__live=True).values_list("region__path", flat=True).distinct()
-    codes = {code for path in paths for code in path.strip("/").split("/")}
-    regions = Region.objects.filter(code__in=codes).select_related("parent")
-    return sorted(regions, key=lambda region: region.label)
 
 
 @require_GET
