@@ -13,6 +13,21 @@ from watchdesk.taxonomy.models import Region, Topic
 
 _numbers = count(1)
 
+IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": []}}
+DATABASE_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+
+@pytest.fixture(autouse=True)
+def immediate_tasks(settings):
+    """Tests run background tasks (search indexing, reference index, ...) as they are enqueued."""
+    settings.TASKS = IMMEDIATE
+
+
+@pytest.fixture
+def database_queue(settings):
+    """The real queue, for tests of the worker, the scheduler and health reporting."""
+    settings.TASKS = DATABASE_QUEUE
+
 
 @pytest.fixture
 def home(db):

@@ -8,7 +8,7 @@ from watchdesk.core import tasks
 
 
 @pytest.mark.django_db
-def test_healthz_reports_database_and_queue(client):
+def test_healthz_reports_database_and_queue(client, database_queue):
     tasks.publish_scheduled.enqueue()
 
     response = client.get("/healthz")

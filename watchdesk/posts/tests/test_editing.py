@@ -114,7 +114,7 @@ def test_moderation_workflow_needs_a_moderator_to_publish(editor, moderator, mak
 
 
 @pytest.mark.django_db
-def test_scheduled_post_goes_live_when_the_worker_runs_the_tick(make_post):
+def test_scheduled_post_goes_live_when_the_worker_runs_the_tick(make_post, database_queue):
     post = make_post("Scheduled story", live=False)
     post.go_live_at = timezone.now() + timedelta(seconds=2)
     post.save_revision().publish()  # a future go-live time schedules instead of publishing
