@@ -69,6 +69,8 @@ def run(argv):
     args = parser.parse_args(argv)
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS)
+    # Keep the terminal for what matters in development: requests, warnings and errors.
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
     prepare(demo=not args.no_demo)
     from django.conf import settings
 

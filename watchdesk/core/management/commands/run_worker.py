@@ -1,5 +1,7 @@
-from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.utils.crypto import get_random_string
+from django_tasks.base import DEFAULT_TASK_BACKEND_ALIAS
+from django_tasks_db.management.commands.db_worker import Worker
 
 from watchdesk.core.scheduler import Ticker
 
@@ -13,19 +15,24 @@ class Command(BaseCommand):
         parser.add_argument("--no-scheduler", action="store_true", help="Run tasks only.")
 
     def handle(self, *args, interval, tick, no_scheduler, **options):
-        ticker = None
-        if not no_scheduler:
-            ticker = Ticker(interval=tick)
+        # django-tasks-db's Worker without its command, so that logging follows settings.LOGGING.
+        worker = Worker(
+            queue_names=["*"],
+            interval=interval,
+            batch=False,
+            backend_name=DEFAULT_TASK_BACKEND_ALIAS,
+            startup_delay=True,
+            max_tasks=None,
+            worker_id=get_random_string(32),
+            excluded_queue_names=[],
+        )
+        ticker = None if no_scheduler else Ticker(interval=tick)
+        if ticker:
             ticker.start()
+        # SIGINT/SIGTERM: the running task finishes, then the loop ends; a second signal aborts it.
+        worker.configure_signals()
         try:
-            # db_worker installs SIGINT/SIGTERM handlers: the running task finishes, then it exits.
-            call_command(
-                "db_worker",
-                reload=False,
-                interval=interval,
-                queue_name="*",
-                verbosity=options["verbosity"],
-            )
+            worker.run()
         finally:
             if ticker:
                 ticker.stop()
