@@ -4,7 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml package.json | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint format bench clean
+.PHONY: install run test lint format bench clean
+
+install: $(STAMP) node_modules/axe-core/axe.min.js
 
 run: $(STAMP)
 	$(BIN)/watchdesk run

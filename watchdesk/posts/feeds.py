@@ -79,8 +79,13 @@ class PostFeed(Feed):
     def items(self):
         return list(self.posts[: settings.FEED_ITEMS])
 
+    def __call__(self, request, *args, **kwargs):
+        self.request_path = request.path
+        return super().__call__(request, *args, **kwargs)
+
     def feed_url(self, obj):
-        return None  # the request path, made absolute by Feed
+        # On SITE_URL like every other link in the feed, not on whichever host the request came in by.
+        return absolute(self.request_path)
 
     def item_title(self, post):
         return post.title

@@ -48,11 +48,7 @@ def regions_with_posts():
     """Regions that live posts are filed under, with every region above them."""
     from watchdesk.posts.models import StoryPostRegion
 
-    paths = (
-        StoryPostRegion.objects.filter(page__live=True)
-        .values_list("region__path", flat=True)
-        .distinct()
-    )
+    paths = StoryPostRegion.objects.filter(page__live=True).values_list("region__path", flat=True).distinct()
     codes = {code for path in paths for code in path.strip("/").split("/")}
     regions = Region.objects.filter(code__in=codes).select_related("parent")
     return sorted(regions, key=lambda region: region.label)

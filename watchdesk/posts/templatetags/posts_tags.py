@@ -36,9 +36,15 @@ def cut_title(title, length=50):
 @register.filter
 def highlight(text, terms):
     """Escape ``text`` and wrap each search term in <mark>."""
-    escaped = escape(text)
-    words = [re.escape(escape(word)) for word in terms or [] if word]
+    text = str(text)
+    words = [re.escape(word) for word in terms or [] if word]
     if not words:
-        return mark_safe(escaped)  # noqa: S308  already escaped
-    pattern = re.compile(r"(?<![\w&])(" + "|".join(words) + r")", re.IGNORECASE)
-    return mark_safe(pattern.sub(r"<mark>\1</mark>", escaped))  # noqa: S308  built from escaped text
+        return escape(text)
+    # Match in the raw text and escape each piece: matching in escaped text could mark up the inside
+    # of an entity ("x27" in "&#x27;") and show it to readers as code.
+    pieces = re.compile(r"(?<!\w)(" + "|".join(words) + r")", re.IGNORECASE).split(text)
+    # split() with one group alternates: text between matches at even indexes, matches at odd ones.
+    html = "".join(
+        f"<mark>{escape(piece)}</mark>" if n % 2 else escape(piece) for n, piece in enumerate(pieces)
+    )
+    return mark_safe(html)  # noqa: S308  every piece is escaped

@@ -113,7 +113,8 @@ def test_moderation_workflow_needs_a_moderator_to_publish(editor, moderator, mak
     assert StoryPost.objects.published().filter(pk=post.pk).exists()
 
 
-@pytest.mark.django_db
+# The worker closes connections between tasks, which a rolled-back test transaction cannot survive.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_scheduled_post_goes_live_when_the_worker_runs_the_tick(make_post, database_queue):
     post = make_post("Scheduled story", live=False)
     post.go_live_at = timezone.now() + timedelta(seconds=2)
