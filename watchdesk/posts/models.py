@@ -32,6 +32,7 @@ from watchdesk.posts.listing_pages import (  # noqa: F401  page types live there
     TagIndexPage,
     TopicIndexPage,
 )
+from watchdesk.taxonomy.models import Region
 
 
 class Author(models.Model):
@@ -80,7 +81,7 @@ class StoryPostQuerySet(PageQuerySet):
 
     def in_region(self, region):
         """Posts tagged with the region or any place inside it."""
-        links = StoryPostRegion.objects.filter(region__path__startswith=region.path)
+        links = StoryPostRegion.objects.filter(region__in=Region.objects.within(region))
         return self.filter(pk__in=Subquery(links.values("page_id")))
 
     def tagged(self, tag):
