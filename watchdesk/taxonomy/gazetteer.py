@@ -78,7 +78,7 @@ class _Loader:
 
     def states(self):
         for code, state in sorted(self.cache.get_us_states().items()):
-            # "georgia" is the country; the state becomes "georgia-us".
+            # "georgia" is the country; the state falls back to "georgia-us-ga" (slug_for adds the code).
             yield (f"US-{code}", "US", state["name"], Region.Kind.STATE, [state["name"]], {})
 
     def counties(self):

@@ -25,10 +25,12 @@ def test_the_admin_is_left_to_wagtails_own_policy(client):
 
 
 @pytest.mark.django_db
-def test_robots_txt_hides_admin_and_names_the_sitemap(client):
+def test_robots_txt_hides_admin_and_names_the_sitemap(client, settings):
+    settings.SITE_URL = "https://news.example.org"
     body = client.get("/robots.txt").content.decode()
     assert "Disallow: /admin/" in body
-    assert "Sitemap: http://testserver/sitemap.xml" in body
+    # On the public address, like the URLs inside the sitemap, whatever host the request used.
+    assert "Sitemap: https://news.example.org/sitemap.xml" in body
 
 
 @pytest.mark.django_db

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 import pytest
+from django.conf import settings
 
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 JSON_LD = re.compile(r'<script type="application/ld\+json">(.*?)</script>', re.DOTALL)
@@ -241,5 +242,5 @@ def test_robots_txt_names_the_sitemap(client, home):
     assert response.status_code == 200
     assert response["Content-Type"] == "text/plain; charset=utf-8"
     sitemaps = [line for line in response.content.decode().splitlines() if line.startswith("Sitemap: ")]
-    assert sitemaps == ["Sitemap: http://testserver/sitemap.xml"]
-    assert client.get(sitemaps[0].removeprefix("Sitemap: http://testserver")).status_code == 200
+    assert sitemaps == [f"Sitemap: {settings.SITE_URL}/sitemap.xml"]
+    assert client.get(sitemaps[0].removeprefix(f"Sitemap: {settings.SITE_URL}")).status_code == 200
