@@ -12,6 +12,9 @@ from watchdesk.posts.listing_pages import paginate, regions_with_posts
 from watchdesk.posts.models import StoryPost
 
 WORD = re.compile(r"\w+", re.UNICODE)
+# PostgreSQL's web-search syntax reads these as operators, SQLite FTS5 as words; dropping them gives
+# the same answer everywhere: every remaining word must match.
+OPERATOR_WORDS = {"and", "or", "not", "near"}
 
 
 @require_GET
@@ -21,7 +24,7 @@ def search(request):
     form = SearchForm(request.GET or None, years=years, regions=regions_with_posts())
     data = form.cleaned_or_empty()
     query = data["q"]
-    terms = WORD.findall(query)[:12]
+    terms = [word for word in WORD.findall(query) if word.lower() not in OPERATOR_WORDS][:12]
 
     if data["topic"]:
         posts = posts.filter(pk__in=StoryPost.objects.in_topic(data["topic"]).values("pk"))
