@@ -38,15 +38,18 @@ class DemoSummary:
 
 
 def resolve_region(reference):
-    """ "ML", "US-CA", "county:06037", "city:Los Angeles/US-CA" -> Region."""
-    if reference.startswith("county:"):
+    """Turn "ML", "US-CA", "county:06037" or "city:Los Angeles/US-CA" into a Region.
+
+    A city is found by name under its parent; of two places with one name, the more populous wins.
+    """
+    if not reference.startswith("city:"):
         return Region.objects.get(code=reference)
-    if reference.startswith("city:"):
-        name, _, parent = reference[len("city:") :].rpartition("/")
-        return Region.objects.filter(kind=Region.Kind.CITY, name=name, parent__code=parent).order_by(
-            "-population"
-        ).first() or Region.objects.get(kind=Region.Kind.CITY, name=name, parent__code=parent)
-    return Region.objects.get(code=reference)
+    name, _, parent = reference.removeprefix("city:").rpartition("/")
+    cities = Region.objects.filter(kind=Region.Kind.CITY, name=name, parent__code=parent)
+    city = cities.order_by("-population").first()
+    if city is None:
+        raise Region.DoesNotExist(f"No city {name!r} under {parent!r} in the gazetteer.")
+    return city
 
 
 def body_html(paragraphs):

@@ -49,7 +49,7 @@ def regions_with_posts():
     from watchdesk.posts.models import StoryPostRegion
 
     paths = StoryPostRegion.objects.filter(page__live=True).values_list("region__path", flat=True).distinct()
-    codes = {code for path in paths for code in path.strip("/").split("/")}
+    codes = {code for path in paths for code in Region.codes_in(path)}
     regions = Region.objects.filter(code__in=codes).select_related("parent")
     return sorted(regions, key=lambda region: region.label)
 
@@ -195,7 +195,7 @@ class RegionIndexPage(IndexPage):
         )
         posts_by_code = {}
         for pk, region_path in links:
-            for code in region_path.strip("/").split("/"):
+            for code in Region.codes_in(region_path):
                 posts_by_code.setdefault(code, set()).add(pk)
         counts = Counter({code: len(pks) for code, pks in posts_by_code.items()})
         regions = list(Region.objects.filter(code__in=counts).select_related("parent"))

@@ -103,8 +103,13 @@ class Region(models.Model):
         prefix = self.parent.path if self.parent_id else ""
         return f"{prefix}{self.code}/"
 
+    @staticmethod
+    def codes_in(path):
+        """The codes along a path, from the country down: "US/US-CA/" -> ["US", "US-CA"]."""
+        return path.strip("/").split("/")
+
     def ancestors(self):
         """From the country down to the parent, in one query."""
-        codes = self.path.strip("/").split("/")[:-1]
+        codes = self.codes_in(self.path)[:-1]
         by_code = {region.code: region for region in Region.objects.filter(code__in=codes)}
         return [by_code[code] for code in codes if code in by_code]
