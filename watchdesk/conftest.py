@@ -109,6 +109,7 @@ def make_post(home):
             **fields,
         }
         post = StoryPost(**values)
+        post.live = live
         post.topics.set(list(topics))
         post.tags.set(list(tags))
         post.region_links = [StoryPostRegion(region=region, sort_order=i) for i, region in enumerate(regions)]
@@ -142,3 +143,40 @@ def moderator(django_user_model):
 @pytest.fixture
 def outsider(django_user_model):
     return django_user_model.objects.create_user("oscar", "oscar@example.org", "correct horse 3")
+
+
+@pytest.fixture
+def mail_server(settings):
+    """A real SMTP server (aiosmtpd) on a free local port, with Django pointed at it."""
+    from watchdesk.mailserver import MailServer
+
+    server = MailServer().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = server.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 5
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def subscriber(db):
+    """Make a subscriber; confirmed and receiving everything unless told otherwise."""
+    from watchdesk.subscriptions.models import Subscriber
+
+    def make(email=None, *, status="confirmed", topics=(), regions=(), **fields):
+        n = next(_numbers)
+        values = {"email": email or f"reader{n}@example.net", "status": status}
+        if topics or regions:
+            values["everything"] = False
+        if status == "confirmed":
+            values.setdefault("confirmed_at", datetime(2026, 9, 1, tzinfo=UTC))
+            values.setdefault("last_digest_at", values["confirmed_at"])
+        made = Subscriber.objects.create(**values, **fields)
+        made.topics.set(list(topics))
+        made.regions.set(list(regions))
+        return made
+
+    return make

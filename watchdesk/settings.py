@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "watchdesk.core",
     "watchdesk.taxonomy",
     "watchdesk.posts",
+    "watchdesk.subscriptions",
+    "watchdesk.delivery",
     "watchdesk.demo",
     "wagtail.contrib.settings",
     "wagtail.contrib.routable_page",
@@ -73,6 +75,7 @@ INSTALLED_APPS = [
     "taggit",
     "django_tasks",
     "django_tasks_db",
+    "anymail",
     "axes",
     "csp",
     "django.contrib.auth",
@@ -212,6 +215,23 @@ EMAIL_URL = env_str("EMAIL_URL", f"file://{VAR_DIR / 'outbox'}")
 globals().update(parse_email_url(EMAIL_URL, outbox_dir=VAR_DIR / "outbox"))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"Watchdesk <noreply@{SITE_HOST or 'localhost'}>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The bulk sender (watchdesk.delivery): batch size and lease per claim, a cap on messages per second per
+# worker (0: none), and retries of transient failures with exponential backoff before a row is failed.
+EMAIL_BATCH_SIZE = env_int("EMAIL_BATCH_SIZE", 200, minimum=1)
+EMAIL_LEASE_SECONDS = env_int("EMAIL_LEASE_SECONDS", 300, minimum=5)
+EMAIL_RATE_LIMIT = env_int("EMAIL_RATE_LIMIT", 0, minimum=0)
+EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 8, minimum=1)
+EMAIL_RETRY_SECONDS = env_int("EMAIL_RETRY_SECONDS", 60, minimum=1)
+# Soft bounces reported by a provider suppress an address after this many within this many days.
+SOFT_BOUNCE_LIMIT = env_int("SOFT_BOUNCE_LIMIT", 3, minimum=1)
+SOFT_BOUNCE_DAYS = env_int("SOFT_BOUNCE_DAYS", 7, minimum=1)
+# DKIM: a PEM private key (or *_FILE), its selector and the signing domain (default: SITE_URL's host).
+DKIM_PRIVATE_KEY = env_secret("DKIM_PRIVATE_KEY")
+DKIM_SELECTOR = env_str("DKIM_SELECTOR", "watchdesk")
+DKIM_DOMAIN = env_str("DKIM_DOMAIN", SITE_HOST)
+# Public forms: requests per client IP per hour, and confirmation e-mails per address per 24 hours.
+SUBSCRIBE_IP_LIMIT = env_int("SUBSCRIBE_IP_LIMIT", 20, minimum=1)
+SUBSCRIBE_EMAIL_LIMIT = env_int("SUBSCRIBE_EMAIL_LIMIT", 3, minimum=1)
 
 # Security headers ----------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -274,6 +294,9 @@ ADMIN_PASSWORD = env_secret("WATCHDESK_ADMIN_PASSWORD")
 # name -> (task, seconds between runs); the worker's scheduler tick enqueues each on time.
 PERIODIC_JOBS = {
     "publish_scheduled": ("watchdesk.core.tasks.publish_scheduled", 60),
+    "send_mail": ("watchdesk.delivery.tasks.sweep_and_send", 30),
+    "digests": ("watchdesk.delivery.tasks.plan_digests", 60),
+    "purge_subscriptions": ("watchdesk.subscriptions.tasks.purge", 3600),
 }
 
 LOGGING = {

@@ -14,6 +14,8 @@ urlpatterns = [
     path("robots.txt", core_views.robots_txt, name="robots_txt"),
     path("sitemap.xml", sitemap, name="sitemap"),
     path("search/", post_views.search, name="search"),
+    path("subscribe/", include("watchdesk.subscriptions.urls")),
+    path("webhooks/mail/", include("anymail.urls")),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
 ]

@@ -65,3 +65,14 @@ class PeriodicJob(models.Model):
             next_run_at=now + timedelta(seconds=interval), last_run_at=now
         )
         return won == 1
+
+
+class RateCounter(models.Model):
+    """Hits on one rate-limit key in its current fixed window; shared by every web process."""
+
+    key = models.CharField(max_length=100, unique=True)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return self.key

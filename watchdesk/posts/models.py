@@ -1,6 +1,6 @@
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Subquery
 from django.utils.text import slugify
 from modelcluster.contrib.taggit import ClusterTaggableManager
@@ -281,11 +281,18 @@ class StoryPost(Page):
 
     def save(self, *args, **kwargs):
         update_fields = kwargs.get("update_fields")
-        super().save(*args, **kwargs)
-        # Wagtail saves the live row with a few update_fields while a draft is edited; only a save of
-        # the content itself (publishing, creating) may change who the live post credits.
-        if update_fields is None or "byline" in update_fields:
-            self.sync_authors()
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            # Wagtail saves the live row with a few update_fields while a draft is edited; only a save
+            # of the content itself (publishing, creating) may change who the live post credits.
+            if update_fields is None or "byline" in update_fields:
+                self.sync_authors()
+            # Publishing writes the e-mail to subscribers in the same transaction (the outbox pattern):
+            # the post is live if and only if its Broadcast exists. At most one per post, ever.
+            if self.live and self.notify_subscribers and (update_fields is None or "live" in update_fields):
+                from watchdesk.delivery.broadcasts import record_publication
+
+                record_publication(self)
 
     def sync_authors(self):
         authors = Author.for_names(self.author_names)

@@ -1,0 +1,182 @@
+"""The send ledger: what is to be e-mailed to whom, and what became of each message.
+
+``Broadcast`` is written in the same transaction that publishes a post (the outbox pattern) and exists at
+most once per post, so republishing never sends again. ``Digest`` is one daily or weekly period. Fan-out
+turns either into ``Delivery`` rows, unique per (broadcast, subscriber) and per (digest, subscriber): a
+rerun, a double click or a second worker adds nothing. Workers claim pending rows with a lease, send
+them, and mark each one sent the moment the mail server accepts it; a sweep hands back the rows of a
+worker that died holding a lease.
+"""
+
+from django.db import models
+from django.db.models import Count, Q
+from django.utils import timezone
+
+
+class Broadcast(models.Model):
+    post = models.OneToOneField("posts.StoryPost", on_delete=models.CASCADE, related_name="broadcast")
+    created_at = models.DateTimeField(default=timezone.now)
+    fanned_out_at = models.DateTimeField(null=True, blank=True)
+    recipients = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"E-mail of “{self.post.title}”"
+
+
+class Digest(models.Model):
+    class Cadence(models.TextChoices):
+        DAILY = "daily", "Daily"
+        WEEKLY = "weekly", "Weekly"
+
+    cadence = models.CharField(max_length=6, choices=Cadence.choices)
+    # "daily:2026-11-29", "weekly:2026-11-30": one row per period, ever.
+    key = models.CharField(max_length=40, unique=True)
+    period_end = models.DateTimeField(help_text="Posts published up to this moment are included.")
+    created_at = models.DateTimeField(default=timezone.now)
+    fanned_out_at = models.DateTimeField(null=True, blank=True)
+    recipients = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-period_end"]
+
+    def __str__(self):
+        return f"{self.get_cadence_display()} digest of {timezone.localtime(self.period_end):%Y-%m-%d}"
+
+
+class DeliveryQuerySet(models.QuerySet):
+    def report(self):
+        """Counts by status, e.g. {"pending": 3, "sent": 120, ...}, every status present."""
+        counts = {status: 0 for status in Delivery.Status.values}
+        counts.update(dict(self.values_list("status").annotate(n=Count("pk")).values_list("status", "n")))
+        return counts
+
+    def claimable(self, now=None):
+        return self.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now or timezone.now())
+
+    def expired_leases(self, now=None):
+        return self.filter(status=Delivery.Status.SENDING, leased_until__lt=now or timezone.now())
+
+
+class Delivery(models.Model):
+    class Kind(models.TextChoices):
+        POST = "post", "Post"
+        DIGEST = "digest", "Digest"
+        CONFIRM = "confirm", "Confirmation"
+        WELCOME_BACK = "already", "Already subscribed"
+        LINK = "link", "Unsubscribe link"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        BOUNCED = "bounced", "Bounced"
+        SKIPPED = "skipped", "Skipped"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    subscriber = models.ForeignKey(
+        "subscriptions.Subscriber", on_delete=models.CASCADE, related_name="deliveries"
+    )
+    broadcast = models.ForeignKey(
+        Broadcast, on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries"
+    )
+    digest = models.ForeignKey(
+        Digest, on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries"
+    )
+
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_owner = models.CharField(max_length=32, blank=True)
+    leased_until = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    error = models.TextField(blank=True)
+
+    objects = DeliveryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["broadcast", "subscriber"], name="one_delivery_per_broadcast"),
+            models.UniqueConstraint(fields=["digest", "subscriber"], name="one_delivery_per_digest"),
+            models.CheckConstraint(
+                condition=Q(kind="post", broadcast__isnull=False, digest__isnull=True)
+                | Q(kind="digest", digest__isnull=False, broadcast__isnull=True)
+                | (~Q(kind__in=["post", "digest"]) & Q(broadcast__isnull=True, digest__isnull=True)),
+                name="delivery_kind_matches_source",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_queue"),
+            models.Index(fields=["lease_owner"], name="delivery_lease"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to subscriber {self.subscriber_id} ({self.status})"
+
+
+class Suppression(models.Model):
+    """An address nothing is sent to, whatever its subscription says. Deleting the row lifts it."""
+
+    class Reason(models.TextChoices):
+        HARD_BOUNCE = "hard_bounce", "Hard bounce"
+        SOFT_BOUNCES = "soft_bounces", "Repeated soft bounces"
+        COMPLAINT = "complaint", "Spam complaint"
+        REJECTED = "rejected", "Rejected by the mail server"
+        MANUAL = "manual", "Added by staff"
+
+    email = models.EmailField(max_length=254, unique=True)
+    reason = models.CharField(max_length=12, choices=Reason.choices)
+    detail = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.email
+
+    @classmethod
+    def add(cls, email, reason, detail=""):
+        from watchdesk.subscriptions.models import normalise_email
+
+        suppression, _ = cls.objects.get_or_create(
+            email=normalise_email(email), defaults={"reason": reason, "detail": detail[:2000]}
+        )
+        return suppression
+
+
+class MailEvent(models.Model):
+    """A bounce, complaint or other event reported by an e-mail provider's webhook. The provider's event
+    id is unique, so a webhook delivered twice counts once."""
+
+    class Type(models.TextChoices):
+        HARD_BOUNCE = "hard_bounce", "Hard bounce"
+        SOFT_BOUNCE = "soft_bounce", "Soft bounce"
+        COMPLAINT = "complaint", "Complaint"
+        UNSUBSCRIBE = "unsubscribe", "Unsubscribe"
+        OTHER = "other", "Other"
+
+    provider = models.CharField(max_length=40)
+    event_id = models.CharField(max_length=255)
+    type = models.CharField(max_length=12, choices=Type.choices)
+    email = models.EmailField(max_length=254, db_index=True)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    received_at = models.DateTimeField(default=timezone.now)
+    detail = models.TextField(blank=True)
+    delivery = models.ForeignKey(Delivery, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "event_id"], name="one_event_per_provider_id"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_type_display()} for {self.email}"

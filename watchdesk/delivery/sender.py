@@ -1,0 +1,260 @@
+"""The sender: claim ledger rows with a lease, check each is still wanted, send, record the outcome.
+
+What happens in each case:
+- The server accepts a message: its row is marked ``sent`` at once, in its own statement, so a worker
+  killed a moment later can duplicate at most the message in flight.
+- The worker dies holding a lease: ``sweep`` hands the rows back after ``EMAIL_LEASE_SECONDS``.
+- A transient failure (connection refused or lost, timeout, 4xx): the row is retried after
+  ``EMAIL_RETRY_SECONDS`` x 2^(tries-1) (at most six hours); after ``EMAIL_MAX_ATTEMPTS`` tries it is
+  parked as ``failed`` with the error. A lost connection hands the rest of the batch back untouched.
+- A permanent failure (5xx for the recipient): the row is ``bounced`` and the address suppressed.
+- The reader unsubscribed, paused, was suppressed or changed scope since the row was written: ``skipped``.
+"""
+
+import logging
+import time
+import uuid
+from collections import defaultdict
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from watchdesk.delivery import messages
+from watchdesk.delivery.broadcasts import digest_posts
+from watchdesk.delivery.models import Broadcast, Delivery, Digest, Suppression
+from watchdesk.delivery.transport import PermanentError, TransientError, open_transport
+from watchdesk.subscriptions.models import Cadence, Subscriber
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(hours=6)
+
+
+def claim(limit=None, now=None):
+    """Lease up to ``limit`` due rows to this caller. Returns them, or [] when none are due.
+
+    The lease is a conditional UPDATE (``status='pending'``): with several workers each row goes to one.
+    """
+    now = now or timezone.now()
+    limit = limit or settings.EMAIL_BATCH_SIZE
+    owner = uuid.uuid4().hex
+    for _ in range(5):
+        ids = list(
+            Delivery.objects.claimable(now)
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if not ids:
+            return []
+        leased = Delivery.objects.filter(pk__in=ids, status=Delivery.Status.PENDING).update(
+            status=Delivery.Status.SENDING,
+            lease_owner=owner,
+            leased_until=now + timedelta(seconds=settings.EMAIL_LEASE_SECONDS),
+        )
+        if leased:
+            return list(
+                Delivery.objects.filter(lease_owner=owner, status=Delivery.Status.SENDING)
+                .select_related("subscriber", "broadcast__post", "digest")
+                .order_by("pk")
+            )
+        # Another worker took these rows between our SELECT and UPDATE: look again.
+    return []
+
+
+def sweep(now=None):
+    """Hand back rows whose lease expired (their worker died) and fan out what never was.
+    Returns the number of rows handed back."""
+    from watchdesk.delivery.broadcasts import fan_out_broadcast, fan_out_digest
+
+    now = now or timezone.now()
+    returned = Delivery.objects.expired_leases(now).update(
+        status=Delivery.Status.PENDING, lease_owner="", leased_until=None
+    )
+    if returned:
+        logger.warning("Handed back %s deliveries whose worker stopped", returned)
+    stale = now - timedelta(minutes=1)
+    for broadcast in Broadcast.objects.filter(fanned_out_at__isnull=True, created_at__lt=stale):
+        fan_out_broadcast(broadcast)
+    for digest in Digest.objects.filter(fanned_out_at__isnull=True, created_at__lt=stale):
+        fan_out_digest(digest)
+    return returned
+
+
+def _eligible(rows):
+    """The ids of the rows that may still be sent, checked in a few queries just before sending."""
+    by_kind = defaultdict(list)
+    for row in rows:
+        by_kind[(row.kind, row.broadcast_id, row.digest_id)].append(row)
+    subscribers = Subscriber.objects.exclude(email__in=Suppression.objects.values("email"))
+    allowed = set()
+    for (kind, _broadcast_id, _digest_id), group in by_kind.items():
+        wanted = subscribers.filter(pk__in=[row.subscriber_id for row in group])
+        if kind == Delivery.Kind.POST:
+            post = group[0].broadcast.post
+            if not post.live:
+                continue
+            wanted = wanted.filter(status=Subscriber.Status.CONFIRMED, paused=False, cadence=Cadence.INSTANT)
+            wanted = wanted.interested_in(post)
+        elif kind == Delivery.Kind.DIGEST:
+            wanted = wanted.filter(
+                status=Subscriber.Status.CONFIRMED, paused=False, cadence=group[0].digest.cadence
+            )
+        elif kind == Delivery.Kind.CONFIRM:
+            wanted = wanted.filter(status=Subscriber.Status.PENDING)
+        else:
+            wanted = wanted.filter(status=Subscriber.Status.CONFIRMED)
+        ids = set(wanted.values_list("pk", flat=True))
+        allowed.update(row.pk for row in group if row.subscriber_id in ids)
+    return allowed
+
+
+class Pacer:
+    """At most ``rate`` messages a second (0: no limit)."""
+
+    def __init__(self, rate):
+        self.interval = 1.0 / rate if rate else 0.0
+        self.next_at = time.monotonic()
+
+    def wait(self):
+        if not self.interval:
+            return
+        now = time.monotonic()
+        if self.next_at > now:
+            time.sleep(self.next_at - now)
+        self.next_at = max(self.next_at, now) + self.interval
+
+
+class Composer:
+    """Builds each row's message; a post is rendered once per batch, not once per reader."""
+
+    def __init__(self):
+        self.frames = {}
+
+    def __call__(self, row):
+        subscriber = row.subscriber
+        if row.kind == Delivery.Kind.POST:
+            frame = self.frames.get(row.broadcast_id)
+            if frame is None:
+                frame = self.frames[row.broadcast_id] = messages.PostFrame(row.broadcast.post)
+            return frame.for_subscriber(subscriber)
+        if row.kind == Delivery.Kind.DIGEST:
+            posts = digest_posts(subscriber, row.digest)
+            if not posts:
+                return None
+            context = {"digest": row.digest, "posts": [messages.post_context(post) for post in posts]}
+            return messages.subscriber_message("digest", subscriber, context)
+        if row.kind == Delivery.Kind.CONFIRM:
+            from django.urls import reverse
+
+            from watchdesk.subscriptions.models import ConfirmationToken
+
+            token = ConfirmationToken.issue(subscriber)
+            url = settings.SITE_URL + reverse("subscriptions:confirm", args=[token])
+            # Nothing was subscribed yet, so there is nothing to unsubscribe from.
+            return messages.subscriber_message("confirm", subscriber, {"confirm_url": url}, unsubscribe=False)
+        if row.kind == Delivery.Kind.WELCOME_BACK:
+            return messages.subscriber_message("already_subscribed", subscriber)
+        return messages.subscriber_message("unsubscribe_link", subscriber)
+
+
+def _finish(row, **fields):
+    Delivery.objects.filter(pk=row.pk).update(lease_owner="", leased_until=None, **fields)
+
+
+def _retry(row, error, now):
+    attempts = row.attempts + 1
+    if attempts >= settings.EMAIL_MAX_ATTEMPTS:
+        _finish(row, status=Delivery.Status.FAILED, attempts=attempts, error=error)
+        logger.error("Delivery %s failed after %s tries: %s", row.pk, attempts, error)
+        return
+    delay = min(timedelta(seconds=settings.EMAIL_RETRY_SECONDS * 2 ** (attempts - 1)), MAX_BACKOFF)
+    _finish(row, status=Delivery.Status.PENDING, attempts=attempts, error=error, next_attempt_at=now + delay)
+
+
+def send_batch(rows, transport, composer=None, pacer=None):
+    """Send leased rows over one transport. Returns a dict of counts by outcome."""
+    composer = composer or Composer()
+    pacer = pacer or Pacer(settings.EMAIL_RATE_LIMIT)
+    outcome = defaultdict(int)
+    allowed = _eligible(rows)
+    for index, row in enumerate(rows):
+        if row.pk not in allowed:
+            _finish(row, status=Delivery.Status.SKIPPED, error="No longer wanted when its turn came.")
+            outcome["skipped"] += 1
+            continue
+        outgoing = composer(row)
+        if outgoing is None:
+            _finish(row, status=Delivery.Status.SKIPPED, error="Nothing new since the last digest.")
+            _digest_done(row)
+            outcome["skipped"] += 1
+            continue
+        pacer.wait()
+        try:
+            transport.send(outgoing)
+        except PermanentError as exc:
+            _finish(row, status=Delivery.Status.BOUNCED, attempts=F("attempts") + 1, error=str(exc))
+            if exc.suppress:
+                Suppression.add(row.subscriber.email, Suppression.Reason.REJECTED, str(exc))
+            outcome["bounced"] += 1
+        except TransientError as exc:
+            now = timezone.now()
+            _retry(row, str(exc), now)
+            outcome["retry"] += 1
+            if exc.connection_lost:
+                rest = [later.pk for later in rows[index + 1 :]]
+                Delivery.objects.filter(pk__in=rest, status=Delivery.Status.SENDING).update(
+                    status=Delivery.Status.PENDING,
+                    lease_owner="",
+                    leased_until=None,
+                    next_attempt_at=now + timedelta(seconds=settings.EMAIL_RETRY_SECONDS),
+                )
+                outcome["handed_back"] += len(rest)
+                break
+        else:
+            _finish(
+                row,
+                status=Delivery.Status.SENT,
+                sent_at=timezone.now(),
+                message_id=outgoing.message_id,
+                attempts=F("attempts") + 1,
+                error="",
+            )
+            _digest_done(row)
+            outcome["sent"] += 1
+    return dict(outcome)
+
+
+def _digest_done(row):
+    if row.kind == Delivery.Kind.DIGEST:
+        Subscriber.objects.filter(pk=row.subscriber_id, last_digest_at__lt=row.digest.period_end).update(
+            last_digest_at=row.digest.period_end
+        )
+
+
+def send_pending(*, max_batches=None):
+    """Send every due row, batch after batch, until none is left (or a connection failure stops us).
+    Returns the total counts."""
+    totals = defaultdict(int)
+    composer = Composer()
+    pacer = Pacer(settings.EMAIL_RATE_LIMIT)
+    transport = open_transport()
+    batches = 0
+    try:
+        while max_batches is None or batches < max_batches:
+            rows = claim()
+            if not rows:
+                break
+            batches += 1
+            outcome = send_batch(rows, transport, composer, pacer)
+            for key, value in outcome.items():
+                totals[key] += value
+            if outcome.get("handed_back") or (outcome.get("retry") and not outcome.get("sent")):
+                # The server is down or refusing everything: leave the rest to the next sweep.
+                break
+    finally:
+        transport.close()
+    if totals:
+        logger.info("Sender: %s", dict(totals))
+    return dict(totals)

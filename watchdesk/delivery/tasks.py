@@ -1,0 +1,38 @@
+"""Background tasks of the e-mail pipeline; the worker's scheduler runs the periodic ones."""
+
+from django_tasks import task
+
+from watchdesk.delivery import broadcasts, sender
+from watchdesk.delivery.models import Broadcast
+
+
+@task()
+def fan_out(broadcast_id):
+    """Write the ledger rows of a newly published post, then send them."""
+    broadcast = Broadcast.objects.select_related("post").filter(pk=broadcast_id).first()
+    if broadcast is None:
+        return 0
+    if broadcast.fanned_out_at is None:
+        broadcasts.fan_out_broadcast(broadcast)
+    return sender.send_pending()
+
+
+@task()
+def send_deliveries():
+    """Send whatever is due in the ledger."""
+    return sender.send_pending()
+
+
+@task()
+def sweep_and_send():
+    """Every 30 seconds: hand back expired leases, fan out anything missed, retry what is due."""
+    sender.sweep()
+    return sender.send_pending()
+
+
+@task()
+def plan_digests():
+    """Every minute: once a day's digest time has come, fan out its daily (and weekly) digest."""
+    if broadcasts.plan_digests():
+        return sender.send_pending()
+    return {}

@@ -1,0 +1,78 @@
+"""A real SMTP server for tests and local experiments (aiosmtpd), keeping what it receives in memory.
+
+    with MailServer() as server:          # listens on 127.0.0.1, a free port
+        ...                                # send to server.port
+        server.messages                    # [email.message.EmailMessage, ...]
+
+``server.reject[address] = "550 5.1.1 No such user"`` makes it refuse one recipient (any reply code);
+``server.stop()`` / ``server.start()`` take it down and bring it back on the same port.
+"""
+
+import email
+import email.policy
+import socket
+import threading
+
+from aiosmtpd.controller import Controller
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class _Handler:
+    def __init__(self, server):
+        self.server = server
+
+    async def handle_RCPT(self, smtp, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd's name
+        reply = self.server.reject.get(address.lower())
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, smtp, session, envelope):  # noqa: N802 - aiosmtpd's name
+        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        with self.server.lock:
+            self.server.envelopes.append(
+                (envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
+            )
+            self.server.messages.append(message)
+        return "250 Message accepted"
+
+
+class MailServer:
+    def __init__(self, port=None):
+        self.port = port or free_port()
+        self.messages = []
+        self.envelopes = []
+        self.reject = {}
+        self.lock = threading.Lock()
+        self.controller = None
+
+    def start(self):
+        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+        return self
+
+    def stop(self):
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def recipients(self):
+        with self.lock:
+            return [rcpt for _, rcpts, _ in self.envelopes for rcpt in rcpts]
+
+    def to(self, address):
+        """The messages received for ``address``."""
+        with self.lock:
+            return [message for message in self.messages if address.lower() in str(message["To"]).lower()]

@@ -1,0 +1,288 @@
+"""Readers who asked to be e-mailed, what they asked for, and how they prove the address is theirs.
+
+A subscriber's status moves pending -> confirmed -> unsubscribed (and back to pending when they subscribe
+again). Nothing but a confirmation e-mail is ever sent to a pending address; whether an address is
+suppressed (bounced, complained) is kept apart, in ``delivery.Suppression``, so that lifting a suppression
+gives the reader back exactly the subscription they had.
+"""
+
+import hashlib
+import secrets
+from datetime import time, timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, HelpPanel
+from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
+
+from watchdesk.taxonomy.models import Region
+
+LINK_SALT = "watchdesk.subscriptions.link"
+
+
+def new_key():
+    return secrets.token_urlsafe(24)
+
+
+def normalise_email(address):
+    """One spelling per mailbox: surrounding space removed, lower-cased (providers ignore case)."""
+    return (address or "").strip().lower()
+
+
+class Cadence(models.TextChoices):
+    INSTANT = "instant", "As soon as a post is published"
+    DAILY = "daily", "Daily digest"
+    WEEKLY = "weekly", "Weekly digest"
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class SubscriberQuerySet(models.QuerySet):
+    def confirmed(self):
+        return self.filter(status=Subscriber.Status.CONFIRMED)
+
+    def receiving(self):
+        """Confirmed, not paused and not suppressed: the people who may be e-mailed now."""
+        from watchdesk.delivery.models import Suppression
+
+        return self.confirmed().filter(paused=False).exclude(email__in=Suppression.objects.values("email"))
+
+    def interested_in(self, post):
+        """Subscribers whose scope covers ``post``: everything, one of its topics, or one of its regions
+        or a region that contains one of them (a California subscriber hears about Los Angeles)."""
+        codes = set()
+        paths = Region.objects.filter(pk__in=post.region_links.values("region_id")).values_list(
+            "path", flat=True
+        )
+        for path in paths:
+            codes.update(Region.codes_in(path))
+        topic_ids = list(post.topics.values_list("pk", flat=True))
+        matched = Q(everything=True)
+        if topic_ids:
+            matched |= Q(
+                pk__in=Subscriber.topics.through.objects.filter(topic_id__in=topic_ids).values(
+                    "subscriber_id"
+                )
+            )
+        if codes:
+            matched |= Q(
+                pk__in=Subscriber.regions.through.objects.filter(region__code__in=codes).values(
+                    "subscriber_id"
+                )
+            )
+        return self.filter(matched)
+
+
+class Subscriber(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for confirmation"
+        CONFIRMED = "confirmed", "Confirmed"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+
+    class Source(models.TextChoices):
+        FORM = "form", "Subscribe form"
+        ADMIN = "admin", "Added by staff"
+        IMPORT = "import", "CSV import"
+
+    email = models.EmailField("e-mail address", max_length=254, unique=True)
+    name = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
+    cadence = models.CharField(max_length=8, choices=Cadence.choices, default=Cadence.INSTANT)
+    everything = models.BooleanField(
+        "all topics and regions",
+        default=True,
+        help_text="Receive every post. Otherwise only posts in the chosen topics and regions.",
+    )
+    topics = models.ManyToManyField("taxonomy.Topic", blank=True, related_name="subscribers")
+    regions = models.ManyToManyField(
+        "taxonomy.Region",
+        blank=True,
+        related_name="subscribers",
+        help_text="A region includes everything inside it: California includes Los Angeles.",
+    )
+    paused = models.BooleanField(default=False, help_text="Paused subscribers receive nothing until resumed.")
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.FORM)
+    # Opaque and random; goes, signed, into every preference and unsubscribe link.
+    key = models.CharField(max_length=40, unique=True, default=new_key, editable=False)
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    # The end of the last digest period this subscriber was sent (or skipped because nothing was new).
+    last_digest_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SubscriberQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("view_subscriber_addresses", "Can see subscribers' e-mail addresses")]
+
+    def __str__(self):
+        return self.email
+
+    def save(self, *args, **kwargs):
+        self.email = normalise_email(self.email)
+        super().save(*args, **kwargs)
+
+    # Links -------------------------------------------------------------------------------------------
+    @property
+    def link_token(self):
+        """The token of this subscriber's preference and unsubscribe links: the key, signed."""
+        return signing.Signer(salt=LINK_SALT).sign(self.key)
+
+    @classmethod
+    def from_link_token(cls, token):
+        """The subscriber a link belongs to, or None for a forged, mangled or outdated token."""
+        try:
+            key = signing.Signer(salt=LINK_SALT).unsign(token)
+        except signing.BadSignature:
+            return None
+        return cls.objects.filter(key=key).first()
+
+    def preferences_url(self):
+        from django.urls import reverse
+
+        return settings.SITE_URL + reverse("subscriptions:preferences", args=[self.link_token])
+
+    def unsubscribe_url(self):
+        from django.urls import reverse
+
+        return settings.SITE_URL + reverse("subscriptions:unsubscribe", args=[self.link_token])
+
+    # State changes -----------------------------------------------------------------------------------
+    def confirm(self, now=None):
+        now = now or timezone.now()
+        if self.status != self.Status.CONFIRMED:
+            self.status = self.Status.CONFIRMED
+            self.confirmed_at = now
+            self.unsubscribed_at = None
+            # A digest lists what was published after the reader arrived, not the whole archive.
+            self.last_digest_at = now
+            self.save(update_fields=["status", "confirmed_at", "unsubscribed_at", "last_digest_at"])
+        return self
+
+    def unsubscribe(self, now=None):
+        """Stop all e-mail at once. Repeating it changes nothing."""
+        updated = Subscriber.objects.filter(pk=self.pk).exclude(status=self.Status.UNSUBSCRIBED)
+        if updated.update(status=self.Status.UNSUBSCRIBED, unsubscribed_at=now or timezone.now()):
+            self.refresh_from_db(fields=["status", "unsubscribed_at"])
+            return True
+        return False
+
+    def wants(self, post):
+        """Whether ``post`` is inside this subscriber's scope (the per-message check before sending)."""
+        return Subscriber.objects.filter(pk=self.pk).interested_in(post).exists()
+
+    def scope_summary(self):
+        if self.everything:
+            return "Everything"
+        names = [topic.name for topic in self.topics.all()] + [region.name for region in self.regions.all()]
+        return ", ".join(names) or "Nothing chosen"
+
+
+class ConfirmationToken(models.Model):
+    """A single-use link that proves the reader can read mail at the address.
+
+    Only a hash of the token is stored: a copy of the database cannot confirm anybody.
+    """
+
+    LIFETIME = timedelta(days=7)
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="tokens")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Confirmation for {self.subscriber}"
+
+    @staticmethod
+    def hash(token):
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, subscriber):
+        token = secrets.token_urlsafe(32)
+        cls.objects.create(subscriber=subscriber, digest=cls.hash(token))
+        return token
+
+    @classmethod
+    def valid(cls, now=None):
+        now = now or timezone.now()
+        return cls.objects.filter(used_at__isnull=True, created_at__gt=now - cls.LIFETIME)
+
+    @classmethod
+    def lookup(cls, token):
+        """The unused, unexpired token row for ``token``, or None."""
+        if not token or len(token) > 100:
+            return None
+        return cls.valid().select_related("subscriber").filter(digest=cls.hash(token)).first()
+
+    @classmethod
+    def redeem(cls, token, now=None):
+        """Confirm the subscriber a token belongs to. Returns the subscriber, or None when the token is
+        unknown, expired or already used (two clicks at once: exactly one wins)."""
+        now = now or timezone.now()
+        row = cls.lookup(token)
+        if row is None:
+            return None
+        if not cls.valid(now).filter(pk=row.pk).update(used_at=now):
+            return None
+        subscriber = row.subscriber
+        subscriber.confirm(now)
+        # The other links sent to this address are spent as well.
+        cls.objects.filter(subscriber=subscriber, used_at__isnull=True).update(used_at=now)
+        return subscriber
+
+
+@register_setting(icon="mail")
+class SubscriptionSettings(BaseGenericSetting):
+    """How and when subscribers are e-mailed. One set for the whole installation."""
+
+    default_cadence = models.CharField(
+        max_length=8,
+        choices=Cadence.choices,
+        default=Cadence.INSTANT,
+        help_text="What a new subscriber from the Stay Informed box gets until they choose otherwise.",
+    )
+    digest_time = models.TimeField(
+        default=time(7, 0), help_text="Local time (the site's TIME_ZONE) at which digests go out."
+    )
+    weekly_digest_day = models.PositiveSmallIntegerField(choices=Weekday.choices, default=Weekday.MONDAY)
+    staff_notice_email = models.EmailField(
+        "tell staff about new subscribers",
+        blank=True,
+        help_text="An address that gets a short note whenever a reader confirms a subscription.",
+    )
+
+    panels = [
+        FieldPanel("default_cadence"),
+        FieldRowPanel([FieldPanel("digest_time"), FieldPanel("weekly_digest_day")]),
+        FieldPanel("staff_notice_email"),
+        HelpPanel(
+            content="Mail server, sending rate and retries are set in the environment: see "
+            "docs/configuration.md."
+        ),
+    ]
+
+    class Meta:
+        verbose_name = "subscription settings"
+        verbose_name_plural = "subscription settings"
+
+    def __str__(self):
+        return "Subscription settings"
+
+    @classmethod
+    def current(cls):
+        return cls.load()

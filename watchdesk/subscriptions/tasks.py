@@ -1,0 +1,26 @@
+from datetime import timedelta
+
+from django.utils import timezone
+from django_tasks import task
+
+from watchdesk.core import ratelimit
+from watchdesk.subscriptions.models import ConfirmationToken, Subscriber
+
+
+def purge_unconfirmed(now=None):
+    """Delete addresses that never confirmed within a token's lifetime (7 days), with their tokens.
+    Returns the number of subscribers removed."""
+    now = now or timezone.now()
+    cutoff = now - ConfirmationToken.LIFETIME
+    stale = Subscriber.objects.filter(status=Subscriber.Status.PENDING, created_at__lt=cutoff).exclude(
+        tokens__created_at__gte=cutoff
+    )
+    removed = stale.delete()[1].get("subscriptions.Subscriber", 0)
+    ConfirmationToken.objects.filter(created_at__lt=now - timedelta(days=30)).delete()
+    return removed
+
+
+@task()
+def purge():
+    """Hourly: unconfirmed subscriptions past seven days, spent tokens, old rate-limit counters."""
+    return {"subscribers": purge_unconfirmed(), "counters": ratelimit.purge()}
