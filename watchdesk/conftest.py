@@ -168,13 +168,13 @@ def subscriber(db):
 
     def make(email=None, *, status="confirmed", topics=(), regions=(), **fields):
         n = next(_numbers)
-        values = {"email": email or f"reader{n}@example.net", "status": status}
+        values = {"email": email or f"reader{n}@example.net", "status": status, **fields}
         if topics or regions:
             values["everything"] = False
         if status == "confirmed":
             values.setdefault("confirmed_at", datetime(2026, 9, 1, tzinfo=UTC))
             values.setdefault("last_digest_at", values["confirmed_at"])
-        made = Subscriber.objects.create(**values, **fields)
+        made = Subscriber.objects.create(**values)
         made.topics.set(list(topics))
         made.regions.set(list(regions))
         return made

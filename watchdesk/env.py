@@ -6,6 +6,7 @@ A secret may also be given as ``NAME_FILE`` pointing at a file (Docker and syste
 """
 
 import os
+import pkgutil
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -80,11 +81,16 @@ def parse_email_url(url, *, outbox_dir):
     smtps://user:password@host:465         implicit TLS
     file:///path/to/outbox                 one .eml file per message (the development default)
     console:                               print messages to standard output
+    anymail://mailgun                      a provider's API through django-anymail (amazon_ses, brevo,
+                                           mailersend, mailgun, mailjet, postal, postmark, resend, sparkpost,
+                                           ...); its credentials come from ANYMAIL_* variables, not the URL
     """
     parts = urlsplit(url)
     query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
     if parts.scheme == "console":
         return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    if parts.scheme == "anymail":
+        return {"EMAIL_BACKEND": f"anymail.backends.{_anymail_provider(parts)}.EmailBackend"}
     if parts.scheme == "file":
         return {
             "EMAIL_BACKEND": "watchdesk.core.mail.OutboxBackend",
@@ -92,7 +98,8 @@ def parse_email_url(url, *, outbox_dir):
         }
     if parts.scheme not in {"smtp", "smtps"}:
         raise ImproperlyConfigured(
-            f"EMAIL_URL must start with smtp://, smtps://, file:// or console:, not {parts.scheme!r}."
+            "EMAIL_URL must start with smtp://, smtps://, anymail://, file:// or console:, "
+            f"not {parts.scheme!r}."
         )
     if not parts.hostname:
         raise ImproperlyConfigured("EMAIL_URL names no host.")
@@ -112,3 +119,31 @@ def parse_email_url(url, *, outbox_dir):
         "EMAIL_USE_TLS": tls and parts.scheme == "smtp",
         "EMAIL_TIMEOUT": timeout,
     }
+
+
+def _anymail_providers():
+    """The providers the installed django-anymail has a backend for: its modules under anymail.backends."""
+    import anymail.backends
+
+    return sorted(
+        module.name
+        for module in pkgutil.iter_modules(anymail.backends.__path__)
+        if not module.name.startswith("base")
+    )
+
+
+def _anymail_provider(parts):
+    if parts.username or parts.password:
+        raise ImproperlyConfigured(
+            "EMAIL_URL: put the provider's credentials in ANYMAIL_* variables "
+            "(e.g. ANYMAIL_MAILGUN_API_KEY), not in the URL."
+        )
+    provider = (parts.hostname or unquote(parts.path).strip("/")).lower()
+    if not provider:
+        raise ImproperlyConfigured("EMAIL_URL anymail:// names no provider, e.g. anymail://mailgun.")
+    known = _anymail_providers()
+    if provider not in known:
+        raise ImproperlyConfigured(
+            f"EMAIL_URL: django-anymail has no provider {provider!r}; choose one of {', '.join(known)}."
+        )
+    return provider

@@ -5,6 +5,7 @@ The defaults run a development site on SQLite under ``var/`` with no other servi
 in ``watchdesk.core.checks`` refuse to start with a combination that cannot work.
 """
 
+import os
 import secrets
 import zoneinfo
 from pathlib import Path
@@ -233,6 +234,24 @@ DKIM_DOMAIN = env_str("DKIM_DOMAIN", SITE_HOST)
 SUBSCRIBE_IP_LIMIT = env_int("SUBSCRIBE_IP_LIMIT", 20, minimum=1)
 SUBSCRIBE_EMAIL_LIMIT = env_int("SUBSCRIBE_EMAIL_LIMIT", 3, minimum=1)
 
+
+def _anymail_settings():
+    """django-anymail reads Django settings, never the environment: every ANYMAIL_<NAME> variable (or
+    ANYMAIL_<NAME>_FILE) becomes ANYMAIL["<NAME>"]: ANYMAIL_MAILGUN_API_KEY, ANYMAIL_POSTMARK_SERVER_TOKEN,
+    ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY, and ANYMAIL_WEBHOOK_SECRET ("user:password" for the webhooks under
+    /webhooks/mail/, which refuse every request without it). Amazon SES reads boto3's AWS_* variables."""
+    flags = {"DEBUG_API_REQUESTS", "IGNORE_RECIPIENT_STATUS", "IGNORE_UNSUPPORTED_FEATURES"}
+    options = {}
+    for name in sorted({key.removesuffix("_FILE") for key in os.environ if key.startswith("ANYMAIL_")}):
+        key = name.removeprefix("ANYMAIL_")
+        value = env_bool(name, None) if key in flags else env_secret(name)
+        if value is not None:
+            options[key] = value
+    return options
+
+
+ANYMAIL = _anymail_settings()
+
 # Security headers ----------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
@@ -294,7 +313,7 @@ ADMIN_PASSWORD = env_secret("WATCHDESK_ADMIN_PASSWORD")
 # name -> (task, seconds between runs); the worker's scheduler tick enqueues each on time.
 PERIODIC_JOBS = {
     "publish_scheduled": ("watchdesk.core.tasks.publish_scheduled", 60),
-    "send_mail": ("watchdesk.delivery.tasks.sweep_and_send", 30),
+    "send_mail": ("watchdesk.delivery.tasks.sweep_and_send", env_int("EMAIL_SWEEP_SECONDS", 30, minimum=1)),
     "digests": ("watchdesk.delivery.tasks.plan_digests", 60),
     "purge_subscriptions": ("watchdesk.subscriptions.tasks.purge", 3600),
 }

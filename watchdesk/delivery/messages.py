@@ -17,17 +17,20 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from email.header import Header
+from email.headerregistry import Address
 from email.utils import formataddr, formatdate, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.urls import reverse
 from wagtail.models import Site
 
 from watchdesk.core.models import SiteIdentity
 
 UNSUBSCRIBE = "WDLINKUNSUBSCRIBE"
 PREFERENCES = "WDLINKPREFERENCES"
+READER_LINK = "WDLINKREADER"
 _newlines = re.compile(r"[\r\n]+")
 
 
@@ -46,7 +49,7 @@ def _header(value):
     value = _newlines.sub(" ", value).strip()
     if value.isascii() and len(value) < 900:
         return value
-    return Header(value, "utf-8", maxlinelen=76).encode()
+    return Header(value, "utf-8", maxlinelen=76).encode(linesep="\r\n")
 
 
 def _address(name, email):
@@ -128,10 +131,15 @@ class Outgoing:
             subject=self.subject,
             body=self.text,
             from_email=self.sender,
-            to=[_address(self.to_name, self.to)],
+            # The name unencoded: Django and the provider's API encode it themselves (an RFC 2047 word
+            # here would reach a provider's JSON API, and the reader, literally).
+            to=[str(Address(display_name=_newlines.sub(" ", self.to_name or "").strip(), addr_spec=self.to))],
             headers={"Message-ID": self.message_id, **self.headers},
         )
         message.attach_alternative(self.html, "text/html")
+        # Providers that report only their own message id echo this back in webhook events, which is
+        # how a bounce finds its Delivery row (watchdesk.delivery.webhooks).
+        message.metadata = {"message_id": self.message_id}
         return message
 
 
@@ -165,11 +173,11 @@ def list_id():
     return f"{_newlines.sub(' ', site_identity().name)} <subscribers.{_domain()}>"
 
 
-def list_headers(subscriber, list_id_value=None):
+def list_headers(subscriber, list_id_value=None, unsubscribe_url=None):
     """RFC 2369/8058 headers: a one-click unsubscribe URL holding the subscriber's opaque token."""
     return {
         "List-Id": list_id_value or list_id(),
-        "List-Unsubscribe": f"<{subscriber.unsubscribe_url()}>",
+        "List-Unsubscribe": f"<{unsubscribe_url or subscriber.unsubscribe_url()}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
 
@@ -222,10 +230,17 @@ class PostFrame:
         self.subject, self.text, self.html = render(
             "post", {**post_context(post), "preferences_url": PREFERENCES, "unsubscribe_url": UNSUBSCRIBE}
         )
+        # Readers' links differ only by their token: reverse() them once here, not three times per reader
+        # (with the token signed once instead of three times, this halved the cost of a copy).
+        self.unsubscribe_url, self.preferences_url = (
+            settings.SITE_URL + reverse(f"subscriptions:{name}", args=[READER_LINK])
+            for name in ("unsubscribe", "preferences")
+        )
 
     def for_subscriber(self, subscriber):
-        unsubscribe = subscriber.unsubscribe_url()
-        preferences = subscriber.preferences_url()
+        token = subscriber.link_token
+        unsubscribe = self.unsubscribe_url.replace(READER_LINK, token)
+        preferences = self.preferences_url.replace(READER_LINK, token)
 
         def fill(template):
             return template.replace(UNSUBSCRIBE, unsubscribe).replace(PREFERENCES, preferences)
@@ -236,5 +251,5 @@ class PostFrame:
             subject=self.subject,
             text=fill(self.text),
             html=fill(self.html),
-            headers=list_headers(subscriber, self.list_id),
+            headers=list_headers(subscriber, self.list_id, unsubscribe),
         )

@@ -1,3 +1,8 @@
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
@@ -73,9 +78,54 @@ def test_email_url_file_and_console():
 
 
 @pytest.mark.parametrize(
+    ("url", "backend"),
+    [
+        ("anymail://mailgun", "anymail.backends.mailgun.EmailBackend"),
+        ("anymail://amazon_ses", "anymail.backends.amazon_ses.EmailBackend"),
+        ("anymail://Postmark", "anymail.backends.postmark.EmailBackend"),
+        ("anymail://brevo", "anymail.backends.brevo.EmailBackend"),
+    ],
+)
+def test_email_url_anymail_selects_the_providers_backend(url, backend):
+    assert parse_email_url(url, outbox_dir="/o") == {"EMAIL_BACKEND": backend}
+
+
+def test_provider_credentials_come_from_anymail_variables(tmp_path):
+    secret = tmp_path / "webhook_secret"
+    secret.write_text("hooks:s3cret\n")
+    environ = {key: value for key, value in os.environ.items() if not key.startswith(("ANYMAIL_", "EMAIL_"))}
+    environ.update(
+        DJANGO_SETTINGS_MODULE="watchdesk.settings",
+        WATCHDESK_VAR_DIR=str(tmp_path),
+        EMAIL_URL="anymail://postmark",
+        ANYMAIL_POSTMARK_SERVER_TOKEN="server-token",
+        ANYMAIL_WEBHOOK_SECRET_FILE=str(secret),
+        ANYMAIL_IGNORE_UNSUPPORTED_FEATURES="true",
+    )
+    script = (
+        "import json; from django.conf import settings as s; print(json.dumps([s.EMAIL_BACKEND, s.ANYMAIL]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=environ, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert json.loads(result.stdout) == [
+        "anymail.backends.postmark.EmailBackend",
+        {
+            "IGNORE_UNSUPPORTED_FEATURES": True,
+            "POSTMARK_SERVER_TOKEN": "server-token",
+            "WEBHOOK_SECRET": "hooks:s3cret",
+        },
+    ]
+
+
+@pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("http://mail.example.org", "must start with smtp://"),
+        ("http://mail.example.org", "must start with smtp://, smtps://, anymail://"),
+        ("anymail://mailchimp", "no provider 'mailchimp'; choose one of amazon_ses, brevo, "),
+        ("anymail://base", "no provider 'base'"),
+        ("anymail://", "names no provider"),
+        ("anymail://key:secret@mailgun", "ANYMAIL_MAILGUN_API_KEY"),
         ("smtp://", "names no host"),
         ("smtp://mail.example.org:port", "invalid port"),
         ("smtp://mail.example.org?tls=maybe", "tls must be true or false"),
