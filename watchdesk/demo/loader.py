@@ -10,11 +10,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.html import escape
 from wagtail.models import Site
 
 from watchdesk.core.models import SiteIdentity
 from watchdesk.posts.models import HomePage, StoryPost, StoryPostRegion
+from watchdesk.subscriptions.models import Subscriber
 from watchdesk.taxonomy.gazetteer import load_gazetteer
 from watchdesk.taxonomy.models import Region, Topic
 
@@ -29,12 +31,16 @@ CURATION_DELAY = timedelta(hours=3)
 class DemoSummary:
     posts: int = 0
     topics: int = 0
+    subscribers: int = 0
     skipped: bool = False
 
     def __str__(self):
         if self.skipped:
             return "Demo content already loaded; nothing to do."
-        return f"Demo content loaded: {self.posts} posts in {self.topics} topics."
+        return (
+            f"Demo content loaded: {self.posts} posts in {self.topics} topics, "
+            f"{self.subscribers} subscribers (e-mails go to var/outbox/)."
+        )
 
 
 def resolve_region(reference):
@@ -112,4 +118,37 @@ def load_demo(*, force=False):
         post.save_revision().publish()
         StoryPost.objects.filter(pk=post.pk).update(last_published_at=post.first_published_at)
         summary.posts += 1
+    summary.subscribers = load_demo_subscribers(topics)
     return summary
+
+
+# (address, name, cadence, topic slugs, region codes); no topics and no regions: everything.
+DEMO_SUBSCRIBERS = [
+    ("chief.rivera@example.net", "Chief Ana Rivera", "instant", [], []),
+    ("wildland.ops@example.net", "Wildland Ops Desk", "instant", ["wildfire"], ["US-CA"]),
+    ("hazmat.team@example.net", "HazMat Team 4", "daily", ["hazmat"], []),
+    ("gulf.ems@example.net", "Gulf Coast EMS", "daily", ["hurricanes", "ems"], ["US-TX", "US-LA"]),
+    ("training.officer@example.net", "", "weekly", ["training"], []),
+    ("county.oem@example.net", "County OEM", "weekly", [], ["county:06037"]),
+]
+
+
+def load_demo_subscribers(topics):
+    """A few confirmed readers with different scopes, so publishing a post in the demo e-mails someone."""
+    if Subscriber.objects.exists():
+        return 0
+    now = timezone.now()
+    for email, name, cadence, topic_slugs, region_codes in DEMO_SUBSCRIBERS:
+        subscriber = Subscriber.objects.create(
+            email=email,
+            name=name,
+            cadence=cadence,
+            everything=not (topic_slugs or region_codes),
+            status=Subscriber.Status.CONFIRMED,
+            confirmed_at=now,
+            last_digest_at=now,
+            source=Subscriber.Source.ADMIN,
+        )
+        subscriber.topics.set([topics[slug] for slug in topic_slugs])
+        subscriber.regions.set(Region.objects.filter(code__in=region_codes))
+    return len(DEMO_SUBSCRIBERS)

@@ -5,8 +5,10 @@ from django.core.management import call_command
 from wagtail.models import Site
 
 from watchdesk.core.models import SiteIdentity
+from watchdesk.delivery.models import Broadcast, Delivery
 from watchdesk.posts.models import StoryPost
 from watchdesk.posts.setup import setup_site
+from watchdesk.subscriptions.models import Subscriber
 from watchdesk.taxonomy.models import Region, Topic
 
 
@@ -55,3 +57,14 @@ def test_demo_region_hierarchy_shows_los_angeles_under_california(demo, client):
     assert la.exists()
     for post in la:
         assert post.title in response.content.decode() or response.context["page_obj"].has_next()
+
+
+def test_demo_subscribers_are_confirmed_with_varied_scopes_and_nothing_was_mailed(demo):
+    subscribers = Subscriber.objects.all()
+    assert subscribers.count() >= 5
+    assert set(subscribers.values_list("status", flat=True)) == {"confirmed"}
+    assert {"instant", "daily", "weekly"} <= set(subscribers.values_list("cadence", flat=True))
+    assert subscribers.filter(everything=False, regions__code="US-CA").exists()
+    assert all(s.email.endswith("@example.net") for s in subscribers)
+    # Loading the archive is not news: nobody is e-mailed 40 old posts.
+    assert not Broadcast.objects.exists() and not Delivery.objects.exists()
