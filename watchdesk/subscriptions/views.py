@@ -1,17 +1,310 @@
-from django.http import Http404
+"""The reader's side of subscriptions: subscribe, confirm, preferences, unsubscribe.
+
+The three forms that take an address (subscribe, resend, leave) answer every valid submission with the
+same 303 to the same page, whatever the address's state and whether a limit stopped the request, so the
+answer never tells a stranger whether an address is subscribed. The request only writes rows and
+enqueues the sender; it never waits on the mail server.
+
+Pages reached from an e-mail carry their credential in the URL (a single-use confirmation token, or the
+subscriber's signed link token). They set no cookie and need no CSRF token: whoever holds the link could
+post to it directly anyway. They are never cached or indexed, and their URL never leaves in a Referer.
+"""
+
+from datetime import timedelta
+from functools import wraps
+
+from axes.helpers import IPWARE_INSTALLED, get_client_ip_address
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.middleware.csrf import CsrfViewMiddleware
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.decorators import decorator_from_middleware
+from django.views.decorators.cache import cache_control
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_safe
+
+from watchdesk.core import ratelimit
+from watchdesk.delivery.models import Delivery, Suppression
+from watchdesk.delivery.queue import queue_message
+from watchdesk.subscriptions.forms import EmailForm, PreferencesForm, SubscribeForm
+from watchdesk.subscriptions.models import ConfirmationToken, Subscriber, SubscriptionSettings
+
+Status = Subscriber.Status
+# The messages a stranger can ask us to send to an address; SUBSCRIBE_EMAIL_LIMIT caps them per day.
+REPLY_KINDS = [Delivery.Kind.CONFIRM, Delivery.Kind.WELCOME_BACK, Delivery.Kind.LINK]
+CSRF_FAILED = (
+    "Your browser did not send this form's security check (a cookie from this site). "
+    "Please press the button again; if this keeps happening, allow cookies for this site."
+)
+
+no_store = cache_control(private=True, no_store=True)
 
 
+class SeeOther(HttpResponseRedirect):
+    status_code = 303
+
+
+class _NotedCsrfCheck(CsrfViewMiddleware):
+    """Django's CSRF check, but a failure is noted on the request instead of answered with a bare 403: the
+    reader gets the form back, with what they typed and a word of explanation."""
+
+    def _reject(self, request, reason):
+        # The documented alternative, CSRF_FAILURE_VIEW, would change every form on the site.
+        request.csrf_failure = reason
+
+
+def address_form(view):
+    """subscribe, resend and leave: GET shows the form, POST is checked for CSRF; never cached."""
+    checked = decorator_from_middleware(_NotedCsrfCheck)(view)
+    return csrf_exempt(no_store(require_http_methods(["GET", "HEAD", "POST"])(checked)))
+
+
+def link_page(methods):
+    """Pages reached from an e-mail: no CSRF cookie, never cached, the URL kept out of Referer headers."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            response = view(request, *args, **kwargs)
+            response["Referrer-Policy"] = "no-referrer"
+            return response
+
+        return csrf_exempt(no_store(require_http_methods(methods)(wrapped)))
+
+    return decorator
+
+
+def client_ip(request):
+    """The reader's address as the login lockouts see it (django-axes, through django-ipware when it is
+    installed). Without ipware axes reads REMOTE_ADDR, which behind PROXY_COUNT proxies is our own proxy:
+    then the address the outermost of them saw is taken from the end of X-Forwarded-For."""
+    proxies = settings.AXES_IPWARE_PROXY_COUNT
+    if proxies and not IPWARE_INSTALLED:
+        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+        if len(hops) >= proxies:
+            return hops[-proxies]
+    return get_client_ip_address(request) or ""
+
+
+def _ip_allowed(request):
+    key = f"subscribe-ip:{client_ip(request)}"
+    return ratelimit.hit(key, limit=settings.SUBSCRIBE_IP_LIMIT, window=3600)
+
+
+def _address_allowed(subscriber):
+    """Counted in the ledger itself, over the last 24 hours: exact, and shared by every web process. The
+    caller holds the subscriber's row lock, so two requests at once cannot both take the last place."""
+    since = timezone.now() - timedelta(hours=24)
+    recent = Delivery.objects.filter(subscriber=subscriber, kind__in=REPLY_KINDS, created_at__gt=since)
+    return recent.count() < settings.SUBSCRIBE_EMAIL_LIMIT
+
+
+def _suppressed(email):
+    return Suppression.objects.filter(email=email).exists()
+
+
+def _accepted(request, form):
+    if getattr(request, "csrf_failure", None):
+        form.is_valid()  # keep what was typed
+        form.add_error(None, CSRF_FAILED)
+        return False
+    return form.is_valid()
+
+
+def _check_inbox(name="subscriptions:sent"):
+    return SeeOther(reverse(name))
+
+
+# What each request does, by the address's state ---------------------------------------------------------
+
+
+@transaction.atomic
+def register(form, default_cadence):
+    """New, pending or unsubscribed: pending, with what this form chose, and a confirmation e-mail.
+    Confirmed: a note with their preferences link; their choices stay theirs to change. Suppressed or
+    over the address limit: nothing."""
+    email = form.cleaned_data["email"]
+    if _suppressed(email):
+        return
+    changes = form.changes()
+    topics, regions = changes.pop("topics", None), changes.pop("regions", None)
+    subscriber, created = Subscriber.objects.select_for_update().get_or_create(
+        email=email, defaults={"cadence": default_cadence, "source": Subscriber.Source.FORM, **changes}
+    )
+    if not created and not _address_allowed(subscriber):
+        return
+    if subscriber.status == Status.CONFIRMED:
+        queue_message(subscriber, Delivery.Kind.WELCOME_BACK)
+        return
+    if not created:
+        for field, value in changes.items():
+            setattr(subscriber, field, value)
+        subscriber.status = Status.PENDING
+        subscriber.paused = False
+        subscriber.save()
+    if topics is not None:
+        subscriber.topics.set(topics)
+        subscriber.regions.set(regions)
+    queue_message(subscriber, Delivery.Kind.CONFIRM)
+
+
+@transaction.atomic
+def send_reply(email, status, kind):
+    """The confirmation again (pending addresses) or an unsubscribe link (confirmed ones)."""
+    if _suppressed(email):
+        return
+    subscriber = Subscriber.objects.select_for_update().filter(email=email, status=status).first()
+    if subscriber is not None and _address_allowed(subscriber):
+        queue_message(subscriber, kind)
+
+
+# Forms that take an address -----------------------------------------------------------------------------
+
+
+@address_form
 def subscribe(request):
-    raise Http404
+    subscription_settings = SubscriptionSettings.load(request)
+    default_cadence = subscription_settings.default_cadence
+    form = SubscribeForm(request.POST if request.method == "POST" else None, default_cadence=default_cadence)
+    if request.method == "POST" and _accepted(request, form):
+        if _ip_allowed(request):
+            register(form, default_cadence)
+        return _check_inbox()
+    context = {"form": form, "subscription_settings": subscription_settings, "time_zone": settings.TIME_ZONE}
+    return render(request, "subscriptions/subscribe.html", context)
 
 
+@address_form
+def resend(request):
+    form = EmailForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and _accepted(request, form):
+        if _ip_allowed(request):
+            send_reply(form.cleaned_data["email"], Status.PENDING, Delivery.Kind.CONFIRM)
+        return _check_inbox()
+    return render(
+        request,
+        "subscriptions/address_form.html",
+        {
+            "form": form,
+            "heading": "Send the confirmation again",
+            "intro": "Enter the address you subscribed with. If it is waiting for confirmation, we will "
+            "send it a new link.",
+            "button": "Send a new link",
+            "action": reverse("subscriptions:resend"),
+        },
+    )
+
+
+@address_form
+def leave(request):
+    form = EmailForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and _accepted(request, form):
+        if _ip_allowed(request):
+            send_reply(form.cleaned_data["email"], Status.CONFIRMED, Delivery.Kind.LINK)
+        return _check_inbox("subscriptions:leave_sent")
+    return render(
+        request,
+        "subscriptions/address_form.html",
+        {
+            "form": form,
+            "heading": "Unsubscribe",
+            "intro": "Enter your address and we will e-mail you a link that stops our e-mails. (Every "
+            "e-mail from us also has a one-click unsubscribe link at the bottom.)",
+            "button": "E-mail me an unsubscribe link",
+            "action": reverse("subscriptions:leave"),
+        },
+    )
+
+
+@require_safe
+@no_store
+def sent(request):
+    return render(request, "subscriptions/sent.html", {"leaving": False})
+
+
+@require_safe
+@no_store
+def leave_sent(request):
+    return render(request, "subscriptions/sent.html", {"leaving": True})
+
+
+# Pages reached from an e-mail ---------------------------------------------------------------------------
+
+
+def _bad_link(request):
+    return render(request, "subscriptions/bad_link.html", status=404)
+
+
+@link_page(["GET", "HEAD", "POST"])
 def confirm(request, token):
-    raise Http404
+    """GET only shows the button: mail scanners that follow links must not confirm anybody."""
+    if request.method == "POST":
+        with transaction.atomic():
+            subscriber = ConfirmationToken.redeem(token)
+        if subscriber is not None:
+            return SeeOther(reverse("subscriptions:welcome", args=[subscriber.link_token]))
+    else:
+        row = ConfirmationToken.lookup(token)
+        if row is not None:
+            return render(request, "subscriptions/confirm.html", {"subscriber": row.subscriber})
+    return render(request, "subscriptions/confirm_failed.html", {"form": EmailForm()}, status=404)
 
 
+@link_page(["GET", "HEAD"])
+def welcome(request, token):
+    subscriber = Subscriber.from_link_token(token)
+    if subscriber is None:
+        return _bad_link(request)
+    if subscriber.status != Status.CONFIRMED:
+        return SeeOther(reverse("subscriptions:preferences", args=[token]))
+    return render(request, "subscriptions/welcome.html", {"subscriber": subscriber})
+
+
+@link_page(["GET", "HEAD", "POST"])
 def preferences(request, token):
-    raise Http404
+    subscriber = Subscriber.from_link_token(token)
+    if subscriber is None:
+        return _bad_link(request)
+    form = PreferencesForm(request.POST if request.method == "POST" else None, subscriber=subscriber)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        return SeeOther(reverse("subscriptions:preferences", args=[token]) + "?saved=1")
+    context = {
+        "subscriber": subscriber,
+        "form": form,
+        "saved": "saved" in request.GET,
+        "resubscribed": "resubscribed" in request.GET,
+        "suppressed": _suppressed(subscriber.email),
+        "subscription_settings": SubscriptionSettings.load(request),
+        "time_zone": settings.TIME_ZONE,
+    }
+    return render(request, "subscriptions/preferences.html", context)
 
 
+@link_page(["GET", "HEAD", "POST"])
 def unsubscribe(request, token):
-    raise Http404
+    """RFC 8058 one-click: a POST (``List-Unsubscribe=One-Click`` from a mail client, or this page's own
+    button) unsubscribes at once, and again without complaint. A GET only shows the button."""
+    subscriber = Subscriber.from_link_token(token)
+    if subscriber is None:
+        return _bad_link(request)
+    if request.method == "POST":
+        subscriber.unsubscribe()
+    done = subscriber.status == Status.UNSUBSCRIBED
+    return render(request, "subscriptions/unsubscribe.html", {"subscriber": subscriber, "done": done})
+
+
+@link_page(["POST"])
+def resubscribe(request, token):
+    """Undo an unsubscribe. The link came by e-mail to an address that once confirmed, which proves the
+    address again; an address that never confirmed has to go through the subscribe form."""
+    subscriber = Subscriber.from_link_token(token)
+    if subscriber is None:
+        return _bad_link(request)
+    if subscriber.status == Status.UNSUBSCRIBED and subscriber.confirmed_at:
+        subscriber.confirm()
+        return SeeOther(reverse("subscriptions:preferences", args=[token]) + "?resubscribed=1")
+    return SeeOther(reverse("subscriptions:preferences", args=[token]))

@@ -123,8 +123,8 @@ def test_scheduled_post_goes_live_when_the_worker_runs_the_tick(make_post, datab
     assert not post.live
 
     time.sleep(2.1)
-    assert tick() == ["publish_scheduled"]
-    assert tick() == []  # once per period, however many workers tick
+    assert "publish_scheduled" in tick()
+    assert "publish_scheduled" not in tick()  # once per period, however many workers tick
     call_command("db_worker", batch=True, reload=False, verbosity=0)
 
     post.refresh_from_db()
