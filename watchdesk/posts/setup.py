@@ -53,6 +53,42 @@ def grant_editor_permissions():
             )
 
 
+# Subscribers' addresses are personal data: only this group (and superusers) sees them, imports and
+# exports them, and looks after suppressions and delivery reports.
+AUDIENCE_MANAGERS = "Audience managers"
+AUDIENCE_PERMISSIONS = {
+    "wagtailadmin": ["access_admin"],
+    "subscriptions": [
+        "add_subscriber",
+        "change_subscriber",
+        "delete_subscriber",
+        "view_subscriber",
+        "view_subscriber_addresses",
+        "change_subscriptionsettings",
+    ],
+    "delivery": [
+        "view_broadcast",
+        "view_digest",
+        "view_delivery",
+        "change_delivery",
+        "view_mailevent",
+        "add_suppression",
+        "view_suppression",
+        "delete_suppression",
+    ],
+}
+
+
+def create_audience_group():
+    """Returns True when the group was created just now."""
+    group, created = Group.objects.get_or_create(name=AUDIENCE_MANAGERS)
+    for app_label, codenames in AUDIENCE_PERMISSIONS.items():
+        group.permissions.add(
+            *Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames)
+        )
+    return created
+
+
 def publish(page):
     page.save_revision().publish()
     return page
@@ -89,6 +125,8 @@ def setup_site():
         created.append(f"site {url.hostname}:{wanted['port']}")
 
     grant_editor_permissions()
+    if create_audience_group():
+        created.append(f"group {AUDIENCE_MANAGERS}")
     for model, title, slug, intro in INDEX_PAGES:
         if not model.objects.exists():
             home.refresh_from_db()

@@ -241,6 +241,9 @@ class ConfirmationToken(models.Model):
             return None
         subscriber = row.subscriber
         subscriber.confirm(now)
+        from watchdesk.subscriptions.notices import notify_staff  # notices imports this module
+
+        notify_staff(subscriber)
         # The other links sent to this address are spent as well.
         cls.objects.filter(subscriber=subscriber, used_at__isnull=True).update(used_at=now)
         return subscriber
