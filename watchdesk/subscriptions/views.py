@@ -13,7 +13,6 @@ post to it directly anyway. They are never cached or indexed, and their URL neve
 from datetime import timedelta
 from functools import wraps
 
-from axes.helpers import IPWARE_INSTALLED, get_client_ip_address
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpResponseRedirect
@@ -27,6 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
 from watchdesk.core import ratelimit
+from watchdesk.core.clientip import client_ip
 from watchdesk.delivery.models import Delivery, Suppression
 from watchdesk.delivery.queue import queue_message
 from watchdesk.subscriptions.forms import EmailForm, PreferencesForm, SubscribeForm
@@ -75,18 +75,6 @@ def link_page(methods):
         return csrf_exempt(no_store(require_http_methods(methods)(wrapped)))
 
     return decorator
-
-
-def client_ip(request):
-    """The reader's address as the login lockouts see it (django-axes, through django-ipware when it is
-    installed). Without ipware axes reads REMOTE_ADDR, which behind PROXY_COUNT proxies is our own proxy:
-    then the address the outermost of them saw is taken from the end of X-Forwarded-For."""
-    proxies = settings.AXES_IPWARE_PROXY_COUNT
-    if proxies and not IPWARE_INSTALLED:
-        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
-        if len(hops) >= proxies:
-            return hops[-proxies]
-    return get_client_ip_address(request) or ""
 
 
 def _ip_allowed(request):

@@ -56,3 +56,15 @@ def test_a_successful_login_is_not_locked_out(client, editor):
     response = client.post(url, {"username": "erin", "password": "correct horse 1"})
     assert response.status_code == 302
     assert client.session["_auth_user_id"] == str(editor.pk)
+
+
+def test_client_address_ignores_forwarded_headers_unless_behind_proxies(rf, settings):
+    from axes.helpers import get_client_ip_address
+
+    request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.7")
+    settings.AXES_IPWARE_PROXY_COUNT = 0
+    assert get_client_ip_address(request) == "10.0.0.2"
+    settings.AXES_IPWARE_PROXY_COUNT = 1
+    assert get_client_ip_address(request) == "203.0.113.7"
+    settings.AXES_IPWARE_PROXY_COUNT = 3  # fewer hops than proxies: the header is not trusted
+    assert get_client_ip_address(request) == "10.0.0.2"
