@@ -8,6 +8,7 @@ watchdesk <other>   any Django management command (migrate, createsuperuser, che
 """
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -44,17 +45,27 @@ def prepare(*, demo=True, stdout=sys.stdout):
     call_command("ensure_admin", stdout=stdout)
 
 
+def _signal_group(process, signum):
+    # Each child leads its own process group: the signal reaches the processes it started too (the
+    # autoreloader's server), which would otherwise outlive it and keep the port.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)
+
+
 def _stop(processes, timeout=15):
+    # SIGTERM rather than SIGINT: a process started in the background inherits SIGINT ignored, and
+    # runserver then never stops; the worker treats both alike (finish the task, then exit).
     for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
+        _signal_group(process, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     for process in processes:
         try:
             process.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            process.kill()
+            _signal_group(process, signal.SIGKILL)
             process.wait()
+        # The group may outlive its leader for a moment: make sure nothing of it is left.
+        _signal_group(process, signal.SIGKILL)
 
 
 def _interrupt(signum, frame):
@@ -79,15 +90,16 @@ def run(argv):
     if args.no_reload:
         web.append("--noreload")
     processes = [
-        subprocess.Popen(web),
-        subprocess.Popen([*here, "worker", "--tick", "5"]),
+        subprocess.Popen(web, process_group=0),
+        subprocess.Popen([*here, "worker", "--tick", "5"], process_group=0),
     ]
     print(f"\nWatchdesk is running at http://{args.addr}/ (admin: http://{args.addr}/admin/)")
     outbox = getattr(settings, "EMAIL_FILE_PATH", None)
     print(f"E-mail is written to {outbox}/" if outbox else f"E-mail goes to {settings.EMAIL_HOST}.")
     print("Press Ctrl-C to stop the web server and the worker.\n", flush=True)
 
-    # Ctrl-C at a terminal reaches the children too; SIGTERM (a service manager) is forwarded.
+    # Ctrl-C at a terminal and SIGTERM (a service manager) both end up in _stop, which signals each
+    # child's whole process group.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         while all(process.poll() is None for process in processes):
