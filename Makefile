@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml package.json | cksum | cut -d' ' -f1)
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench bench-mail clean
 
 install: $(STAMP) node_modules/axe-core/axe.min.js
 
@@ -26,6 +26,9 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+bench-mail: $(STAMP)
+	$(BIN)/python bench/mail.py
 
 $(STAMP): pyproject.toml package.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

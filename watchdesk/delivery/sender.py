@@ -11,6 +11,7 @@ What happens in each case:
 - The reader unsubscribed, paused, was suppressed or changed scope since the row was written: ``skipped``.
 """
 
+import functools
 import logging
 import time
 import uuid
@@ -18,6 +19,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
@@ -56,7 +58,8 @@ def claim(limit=None, now=None):
         if leased:
             return list(
                 Delivery.objects.filter(lease_owner=owner, status=Delivery.Status.SENDING)
-                .select_related("subscriber", "broadcast__post", "digest")
+                # Not broadcast__post: a StoryPost per row cost ~0.1 ms; the post is read once per batch.
+                .select_related("subscriber", "broadcast", "digest")
                 .order_by("pk")
             )
         # Another worker took these rows between our SELECT and UPDATE: look again.
@@ -163,6 +166,27 @@ def _finish(row, **fields):
     Delivery.objects.filter(pk=row.pk).update(lease_owner="", leased_until=None, **fields)
 
 
+@functools.cache
+def _mark_sent_sql():
+    quote, column = connection.ops.quote_name, {f.name: f.column for f in Delivery._meta.concrete_fields}
+    assignments = ", ".join(
+        f"{quote(column[name])} = %s" for name in ("status", "sent_at", "message_id", "error", "lease_owner")
+    )
+    attempts = quote(column["attempts"])
+    return (
+        f"UPDATE {quote(Delivery._meta.db_table)} SET {assignments}, {attempts} = {attempts} + 1, "
+        f"{quote(column['leased_until'])} = NULL WHERE {quote(column['id'])} = %s"
+    )
+
+
+def _mark_sent(row, message_id):
+    """``_finish`` for a message the server accepted, as one UPDATE written once: building it through the
+    ORM for every message cost more than running it (~0.2 ms a message, see bench/mail.py)."""
+    sent_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(_mark_sent_sql(), [Delivery.Status.SENT.value, sent_at, message_id, "", "", row.pk])
+
+
 def _retry(row, error, now):
     attempts = row.attempts + 1
     if attempts >= settings.EMAIL_MAX_ATTEMPTS:
@@ -213,14 +237,7 @@ def send_batch(rows, transport, composer=None, pacer=None):
                 outcome["handed_back"] += len(rest)
                 break
         else:
-            _finish(
-                row,
-                status=Delivery.Status.SENT,
-                sent_at=timezone.now(),
-                message_id=outgoing.message_id,
-                attempts=F("attempts") + 1,
-                error="",
-            )
+            _mark_sent(row, outgoing.message_id)
             _digest_done(row)
             outcome["sent"] += 1
     return dict(outcome)
