@@ -5,7 +5,8 @@
         server.messages                    # [email.message.EmailMessage, ...]
 
 ``server.reject[address] = "550 5.1.1 No such user"`` makes it refuse one recipient (any reply code);
-``server.stop()`` / ``server.start()`` take it down and bring it back on the same port.
+``server.stop()`` / ``server.start()`` take it down and bring it back on the same port. It offers
+PIPELINING (RFC 2920) like Postfix does, unless ``MailServer(pipelining=False)``.
 """
 
 import email
@@ -26,6 +27,13 @@ class _Handler:
     def __init__(self, server):
         self.server = server
 
+    async def handle_EHLO(self, smtp, session, envelope, hostname, responses):  # noqa: N802 - aiosmtpd's name
+        session.host_name = hostname
+        if self.server.pipelining:
+            # aiosmtpd reads commands one line at a time, so pipelined commands work; say so, as Postfix does.
+            responses.insert(-1, "250-PIPELINING")
+        return responses
+
     async def handle_RCPT(self, smtp, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd's name
         reply = self.server.reject.get(address.lower())
         if reply:
@@ -44,8 +52,9 @@ class _Handler:
 
 
 class MailServer:
-    def __init__(self, port=None):
+    def __init__(self, port=None, *, pipelining=True):
         self.port = port or free_port()
+        self.pipelining = pipelining
         self.messages = []
         self.envelopes = []
         self.reject = {}

@@ -13,6 +13,7 @@ recipient) means this message will never go; ``suppress`` says whether the addre
 
 import contextlib
 import os
+import re
 import smtplib
 import uuid
 from pathlib import Path
@@ -54,6 +55,8 @@ class SmtpTransport:
         self.backend = get_connection(SMTP_BACKEND, fail_silently=False)
         try:
             self.backend.open()
+            # Learn the server's extensions (PIPELINING) before the first message, not after it.
+            self.backend.connection.ehlo_or_helo_if_needed()
         except (OSError, smtplib.SMTPException) as exc:
             self.backend = None
             raise TransientError(f"Cannot connect to the mail server: {exc}", connection_lost=True) from exc
@@ -63,7 +66,12 @@ class SmtpTransport:
             self._connect()
         smtp = self.backend.connection
         try:
-            smtp.sendmail(self.envelope_from, [outgoing.to], outgoing.as_bytes())
+            if smtp.has_extn("pipelining") and outgoing.to.isascii():
+                pipelined_sendmail(smtp, self.envelope_from, outgoing.to, outgoing.as_bytes())
+            else:
+                smtp.sendmail(self.envelope_from, [outgoing.to], outgoing.as_bytes())
+        except UnicodeEncodeError as exc:
+            raise PermanentError(f"The address needs SMTPUTF8, which the server lacks: {exc}") from exc
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = exc.recipients.get(outgoing.to, (451, b"refused"))
             if code >= 500:
@@ -86,6 +94,45 @@ class SmtpTransport:
             with contextlib.suppress(Exception):
                 self.backend.close()
             self.backend = None
+
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+def _reset(smtp):
+    # After a refusal; if the connection is gone too, the next message finds out and reconnects.
+    with contextlib.suppress(OSError, smtplib.SMTPException):
+        smtp.rset()
+
+
+def pipelined_sendmail(smtp, sender, recipient, raw):
+    """``smtp.sendmail`` for one recipient with RFC 2920 pipelining: MAIL, RCPT and DATA go out in one
+    write and the message in a second, two round trips instead of four. Raises the same exceptions as
+    ``sendmail``, so refusals are classified alike. ``raw`` must use CRLF line endings (ours do)."""
+    smtp.send(f"MAIL FROM:<{sender}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n")
+    mail = smtp.getreply()
+    rcpt = smtp.getreply()
+    data = smtp.getreply()
+    if data[0] == 354 and (mail[0] != 250 or rcpt[0] not in (250, 251)):
+        # A server that accepts DATA with no valid recipient: end the empty transaction.
+        smtp.send(b".\r\n")
+        smtp.getreply()
+    if mail[0] != 250:
+        _reset(smtp)
+        raise smtplib.SMTPSenderRefused(mail[0], mail[1], sender)
+    if rcpt[0] not in (250, 251):
+        _reset(smtp)
+        raise smtplib.SMTPRecipientsRefused({recipient: rcpt})
+    if data[0] != 354:
+        _reset(smtp)
+        raise smtplib.SMTPDataError(*data)
+    body = _LEADING_DOT.sub(b"..", raw)
+    if not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    smtp.send(body + b".\r\n")
+    code, reply = smtp.getreply()
+    if code != 250:
+        raise smtplib.SMTPDataError(code, reply)
 
 
 class OutboxTransport:

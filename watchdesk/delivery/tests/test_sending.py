@@ -216,3 +216,41 @@ def test_the_rate_cap_spaces_messages(monkeypatch):
     for _ in range(5):
         pacer.wait()
     assert slept == [0.25, 0.25, 0.25, 0.25]
+
+
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one-command-at-a-time"])
+def test_both_smtp_dialogues_deliver_and_classify_refusals_alike(
+    make_post, subscriber, settings, monkeypatch, pipelining
+):
+    from watchdesk.delivery import transport as transport_module
+    from watchdesk.mailserver import MailServer
+
+    pipelined = []
+    original = transport_module.pipelined_sendmail
+
+    def counting(*args):
+        pipelined.append(args[2])
+        return original(*args)
+
+    monkeypatch.setattr(transport_module, "pipelined_sendmail", counting)
+
+    with MailServer(pipelining=pipelining) as server:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        subscriber("ok@example.net")
+        subscriber("full@example.net")
+        subscriber("gone@example.net")
+        subscriber("after@example.net")
+        server.reject["full@example.net"] = "452 4.2.2 Mailbox full"
+        server.reject["gone@example.net"] = "550 5.1.1 No such user"
+        # A line starting with a dot must survive dot-stuffing.
+        post = make_post("Dots", summary=".leading dot\n.")
+        broadcasts.fan_out_broadcast(Broadcast.objects.get(post=post))
+        assert sender.send_pending() == {"sent": 2, "retry": 1, "bounced": 1}
+        assert sorted(server.recipients()) == ["after@example.net", "ok@example.net"]
+        text = server.to("ok@example.net")[0].get_body(("plain",)).get_content()
+        assert "\n.leading dot\n" in text
+        assert Suppression.objects.get().email == "gone@example.net"
+        assert len(pipelined) == (4 if pipelining else 0)
