@@ -72,11 +72,21 @@ def sweep(now=None):
     from watchdesk.delivery.broadcasts import fan_out_broadcast, fan_out_digest
 
     now = now or timezone.now()
-    returned = Delivery.objects.expired_leases(now).update(
-        status=Delivery.Status.PENDING, lease_owner="", leased_until=None
+    expired = Delivery.objects.expired_leases(now)
+    # Each handing back counts as a try: a message that kills its worker every time is parked as failed
+    # after EMAIL_MAX_ATTEMPTS instead of taking workers down for ever.
+    failed = expired.filter(attempts__gte=settings.EMAIL_MAX_ATTEMPTS - 1).update(
+        status=Delivery.Status.FAILED,
+        attempts=F("attempts") + 1,
+        lease_owner="",
+        leased_until=None,
+        error="Its worker stopped while sending it, every time it was tried.",
     )
-    if returned:
-        logger.warning("Handed back %s deliveries whose worker stopped", returned)
+    returned = expired.update(
+        status=Delivery.Status.PENDING, attempts=F("attempts") + 1, lease_owner="", leased_until=None
+    )
+    if returned or failed:
+        logger.warning("Handed back %s deliveries whose worker died; %s parked as failed", returned, failed)
     stale = now - timedelta(minutes=1)
     for broadcast in Broadcast.objects.filter(fanned_out_at__isnull=True, created_at__lt=stale):
         fan_out_broadcast(broadcast)
@@ -156,10 +166,21 @@ class Composer:
             token = ConfirmationToken.issue(subscriber)
             url = settings.SITE_URL + reverse("subscriptions:confirm", args=[token])
             # Nothing was subscribed yet, so there is nothing to unsubscribe from.
-            return messages.subscriber_message("confirm", subscriber, {"confirm_url": url}, unsubscribe=False)
+            outgoing = messages.subscriber_message(
+                "confirm", subscriber, {"confirm_url": url}, unsubscribe=False
+            )
+            # Anyone can type a name into the form: it must not reach a stranger's inbox as "To: ...".
+            outgoing.to_name = ""
+            return outgoing
         if row.kind == Delivery.Kind.WELCOME_BACK:
             return messages.subscriber_message("already_subscribed", subscriber)
         return messages.subscriber_message("unsubscribe_link", subscriber)
+
+
+def _renew(rows, lease):
+    Delivery.objects.filter(pk__in=[row.pk for row in rows], status=Delivery.Status.SENDING).update(
+        leased_until=timezone.now() + lease
+    )
 
 
 def _finish(row, **fields):
@@ -203,7 +224,14 @@ def send_batch(rows, transport, composer=None, pacer=None):
     pacer = pacer or Pacer(settings.EMAIL_RATE_LIMIT)
     outcome = defaultdict(int)
     allowed = _eligible(rows)
+    lease = timedelta(seconds=settings.EMAIL_LEASE_SECONDS)
+    renew_at = time.monotonic() + lease.total_seconds() / 3
     for index, row in enumerate(rows):
+        if time.monotonic() >= renew_at:
+            # A slow server or a low rate cap: keep the rest of the batch ours, so the sweep does not
+            # hand it to another worker while this one is still sending.
+            _renew(rows[index:], lease)
+            renew_at = time.monotonic() + lease.total_seconds() / 3
         if row.pk not in allowed:
             _finish(row, status=Delivery.Status.SKIPPED, error="No longer wanted when its turn came.")
             outcome["skipped"] += 1

@@ -254,3 +254,40 @@ def test_both_smtp_dialogues_deliver_and_classify_refusals_alike(
         assert "\n.leading dot\n" in text
         assert Suppression.objects.get().email == "gone@example.net"
         assert len(pipelined) == (4 if pipelining else 0)
+
+
+def test_a_message_that_kills_its_worker_every_time_is_parked(make_post, audience, settings):
+    settings.EMAIL_MAX_ATTEMPTS = 3
+    post = make_post("Poison message")
+    broadcasts.fan_out_broadcast(Broadcast.objects.get(post=post))
+    later = timedelta(seconds=settings.EMAIL_LEASE_SECONDS + 1)
+    for _ in range(3):
+        assert len(sender.claim()) == 1  # the worker dies holding it
+        sender.sweep(now=timezone.now() + later)
+    row = Delivery.objects.get(broadcast__post=post)
+    assert row.status == Delivery.Status.FAILED and row.attempts == 3
+    assert "worker stopped" in row.error
+
+
+def test_a_slow_batch_keeps_its_lease(make_post, subscriber, mail_server, settings, monkeypatch):
+    for n in range(3):
+        subscriber(f"slow{n}@example.net")
+    settings.EMAIL_LEASE_SECONDS = 30
+    post = make_post("Slow server")
+    broadcasts.fan_out_broadcast(Broadcast.objects.get(post=post))
+    rows = sender.claim()
+    start, clock = timezone.now(), [1000.0]
+
+    def now():
+        return start + timedelta(seconds=clock[0] - 1000)
+
+    class SlowTransport:
+        def send(self, outgoing):
+            clock[0] += 20  # each message takes 20 s: the batch outlives one 30 s lease
+            # Meanwhile another worker sweeps: it must find nothing to take.
+            assert sender.sweep(now=now()) == 0
+
+    monkeypatch.setattr(sender.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(sender.timezone, "now", now)
+    assert sender.send_batch(rows, SlowTransport()) == {"sent": 3}
+    assert Delivery.objects.filter(status=Delivery.Status.SENT).count() == 3

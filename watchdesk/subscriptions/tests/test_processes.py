@@ -59,6 +59,8 @@ def test_double_opt_in_through_a_real_mail_server(client, home, database_queue, 
     # Whoever filled in the form chose the name: the message text never repeats it.
     for body in (message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content()):
         assert "spam.example" not in body
+    # ... nor do its headers: the message is addressed to the bare address.
+    assert message["To"] == "reader@example.net"
     assert (
         "everything we publish, as soon as a post is published" in message.get_body(("plain",)).get_content()
     )
