@@ -1,0 +1,48 @@
+"""Unconfirmed addresses are forgotten after a token's lifetime; confirmed ones never are."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from watchdesk.core import ratelimit
+from watchdesk.core.models import RateCounter
+from watchdesk.core.scheduler import tick
+from watchdesk.subscriptions.models import ConfirmationToken, Subscriber
+from watchdesk.subscriptions.tasks import purge_unconfirmed
+
+
+@pytest.mark.django_db
+def test_unconfirmed_subscribers_are_purged_after_seven_days(subscriber):
+    now = timezone.now()
+    old = subscriber("old@example.net", status="pending", created_at=now - timedelta(days=8))
+    ConfirmationToken.objects.create(subscriber=old, digest="a" * 64, created_at=now - timedelta(days=8))
+    subscriber("recent@example.net", status="pending", created_at=now - timedelta(days=6))
+    # Asked for a new link two days ago: its clock started again.
+    again = subscriber("again@example.net", status="pending", created_at=now - timedelta(days=20))
+    ConfirmationToken.objects.create(subscriber=again, digest="b" * 64, created_at=now - timedelta(days=2))
+    subscriber("confirmed@example.net", created_at=now - timedelta(days=400))
+    subscriber("left@example.net", status="unsubscribed", created_at=now - timedelta(days=400))
+
+    assert purge_unconfirmed(now) == 1
+    assert sorted(Subscriber.objects.values_list("email", flat=True)) == [
+        "again@example.net",
+        "confirmed@example.net",
+        "left@example.net",
+        "recent@example.net",
+    ]
+    assert not ConfirmationToken.objects.filter(digest="a" * 64).exists()
+
+
+@pytest.mark.django_db
+def test_old_rate_limit_counters_are_forgotten():
+    long_ago = timezone.now() - timedelta(days=3)
+    assert ratelimit.hit("subscribe-ip:192.0.2.1", limit=5, window=3600, now=long_ago)
+    assert ratelimit.hit("subscribe-ip:192.0.2.2", limit=5, window=3600)
+    assert ratelimit.purge() == 1
+    assert RateCounter.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_worker_schedules_purge_sweep_and_digests():
+    assert {"purge_subscriptions", "send_mail", "digests"} <= set(tick())
