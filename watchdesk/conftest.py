@@ -141,6 +141,19 @@ def moderator(django_user_model):
 
 
 @pytest.fixture
+def superuser(django_user_model, home):
+    return django_user_model.objects.create_superuser("sam", "sam@example.org", "correct horse 4")
+
+
+@pytest.fixture
+def audience_manager(django_user_model, home):
+    """Manages subscribers: sees addresses, imports, exports, delivery reports and suppressions."""
+    user = django_user_model.objects.create_user("ada", "ada@example.org", "correct horse 5")
+    user.groups.add(Group.objects.get(name="Audience managers"))
+    return user
+
+
+@pytest.fixture
 def outsider(django_user_model):
     return django_user_model.objects.create_user("oscar", "oscar@example.org", "correct horse 3")
 

@@ -4,7 +4,6 @@ events, and the post editor's "e-mail me a test"."""
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
@@ -14,18 +13,6 @@ from watchdesk.delivery.sender import send_pending
 from watchdesk.posts.tests.test_editing import form_data
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def superuser(django_user_model, home):
-    return django_user_model.objects.create_superuser("sam", "sam@example.org", "correct horse 4")
-
-
-@pytest.fixture
-def audience_manager(django_user_model, home):
-    user = django_user_model.objects.create_user("ada", "ada@example.org", "correct horse 5")
-    user.groups.add(Group.objects.get(name="Audience managers"))
-    return user
 
 
 @pytest.fixture

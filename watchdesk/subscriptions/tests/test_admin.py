@@ -20,18 +20,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def superuser(django_user_model, home):
-    return django_user_model.objects.create_superuser("sam", "sam@example.org", "correct horse 4")
-
-
-@pytest.fixture
-def audience_manager(django_user_model, home):
-    user = django_user_model.objects.create_user("ada", "ada@example.org", "correct horse 5")
-    user.groups.add(Group.objects.get(name="Audience managers"))
-    return user
-
-
-@pytest.fixture
 def readers(subscriber, topics, regions):
     return {
         "dana": subscriber("dana@example.net", name="Dana Ortiz", topics=[topics["wildfire"]]),
