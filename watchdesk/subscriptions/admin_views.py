@@ -107,7 +107,7 @@ class NewSubscriberForm(SubscriberForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
-            self.initial.setdefault("cadence", SubscriptionSettings.current().default_cadence)
+            self.initial.setdefault("cadence", SubscriptionSettings.load().default_cadence)
 
     def clean_email(self):
         email = normalise_email(self.cleaned_data["email"])
@@ -376,7 +376,7 @@ class ImportView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView
             try:
                 report = csvio.import_subscribers(
                     csvio.read_rows(form.cleaned_data["file"]),
-                    default_cadence=SubscriptionSettings.current().default_cadence,
+                    default_cadence=SubscriptionSettings.load().default_cadence,
                     dry_run=form.cleaned_data["dry_run"],
                 )
             except csvio.ImportFileError as exc:

@@ -180,10 +180,6 @@ class Subscriber(models.Model):
             return True
         return False
 
-    def wants(self, post):
-        """Whether ``post`` is inside this subscriber's scope (the per-message check before sending)."""
-        return Subscriber.objects.filter(pk=self.pk).interested_in(post).exists()
-
     def scope_summary(self):
         if self.everything:
             return "Everything"
@@ -285,7 +281,3 @@ class SubscriptionSettings(BaseGenericSetting):
 
     def __str__(self):
         return "Subscription settings"
-
-    @classmethod
-    def current(cls):
-        return cls.load()

@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 def notify_staff(subscriber):
     """Queue the note about ``subscriber`` when staff asked for one. Returns whether it was queued."""
-    if not SubscriptionSettings.current().staff_notice_email:
+    if not SubscriptionSettings.load().staff_notice_email:
         return False
     transaction.on_commit(lambda: send_staff_notice.enqueue(subscriber.pk))
     return True
@@ -45,7 +45,7 @@ def staff_notice(subscriber, address):
 
 @task()
 def send_staff_notice(subscriber_id):
-    address = SubscriptionSettings.current().staff_notice_email
+    address = SubscriptionSettings.load().staff_notice_email
     subscriber = Subscriber.objects.filter(pk=subscriber_id, status=Subscriber.Status.CONFIRMED).first()
     if not address or subscriber is None:
         return "skipped"

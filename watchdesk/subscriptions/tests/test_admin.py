@@ -423,7 +423,7 @@ def test_the_overview_counts_by_status_and_cadence_and_draws_the_growth(client, 
 
 # The note to staff -----------------------------------------------------------------------------------
 def test_staff_hear_about_each_confirmed_reader(subscriber, mail_server, django_capture_on_commit_callbacks):
-    settings = SubscriptionSettings.current()
+    settings = SubscriptionSettings.load()
     settings.staff_notice_email = "desk@example.org"
     settings.save()
     reader = subscriber("new@example.net", status="pending", name="New Reader")
