@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "watchdesk.posts",
     "watchdesk.subscriptions",
     "watchdesk.delivery",
+    "watchdesk.wire",
     "watchdesk.demo",
     "wagtail.contrib.settings",
     "wagtail.contrib.routable_page",
@@ -311,8 +312,27 @@ WAGTAILDOCS_EXTENSIONS = ["csv", "pdf", "txt", "xlsx", "docx"]
 POSTS_PER_PAGE = env_int("POSTS_PER_PAGE", 12, minimum=1)
 FEED_ITEMS = env_int("FEED_ITEMS", 30, minimum=1)
 ADMIN_PASSWORD = env_secret("WATCHDESK_ADMIN_PASSWORD")
+
+# The wire (watchdesk.wire) and the guarded fetcher (watchdesk.core.fetcher) -----------------------------
+# Every outbound request refuses private, loopback, link-local, reserved and metadata addresses and any
+# port but 80 and 443; these open chosen CIDR ranges and ports (local testing, intranet sources).
+WATCHDESK_FETCH_ALLOWED_NETWORKS = env_list("WATCHDESK_FETCH_ALLOWED_NETWORKS")
+WATCHDESK_FETCH_ALLOWED_PORTS = [int(port) for port in env_list("WATCHDESK_FETCH_ALLOWED_PORTS")]
+FETCH_MAX_BYTES = env_int("FETCH_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
+FETCH_TIMEOUT = env_int("FETCH_TIMEOUT", 30, minimum=1)
+FETCH_MAX_REDIRECTS = 5
+FETCH_USER_AGENT = env_str(
+    "FETCH_USER_AGENT", "Watchdesk/0.1 (news monitoring; +https://github.com/watchdesk/watchdesk)"
+)
+# Sources polled per worker run, and how long a worker holds a claimed source before another may take it.
+WIRE_POLL_BATCH = env_int("WIRE_POLL_BATCH", 20, minimum=1)
+WIRE_LEASE_SECONDS = env_int("WIRE_LEASE_SECONDS", 120, minimum=10)
+# Items and clusters are kept this many days (clusters match copies within 7 days).
+WIRE_KEEP_DAYS = env_int("WIRE_KEEP_DAYS", 30, minimum=8)
+
 # name -> (task, seconds between runs); the worker's scheduler tick enqueues each on time.
 PERIODIC_JOBS = {
+    "poll_sources": ("watchdesk.wire.tasks.poll_sources", env_int("WIRE_POLL_SECONDS", 30, minimum=5)),
     "publish_scheduled": ("watchdesk.core.tasks.publish_scheduled", 60),
     "send_mail": ("watchdesk.delivery.tasks.sweep_and_send", env_int("EMAIL_SWEEP_SECONDS", 30, minimum=1)),
     "digests": ("watchdesk.delivery.tasks.plan_digests", 60),

@@ -2,7 +2,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Value
 from django.db.models.functions import Concat, Substr
-from wagtail.admin.panels import FieldPanel
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 
 
 class Topic(models.Model):
@@ -12,7 +12,44 @@ class Topic(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     description = models.TextField(blank=True, help_text="Shown at the top of the topic's page.")
 
-    panels = [FieldPanel("name"), FieldPanel("slug"), FieldPanel("description")]
+    # The rule that files wire items under this topic (watchdesk.wire.topics compiles every topic's rule
+    # into one automaton). Phrases are matched case- and accent-insensitively on word boundaries.
+    rule_phrases = models.TextField(
+        "phrases",
+        blank=True,
+        help_text='One phrase per line, optionally with a weight: "wildfire = 3", "red flag warning = 2". '
+        "Weight 1 when left out.",
+    )
+    rule_negative = models.TextField(
+        "negative phrases",
+        blank=True,
+        help_text="One per line; a match subtracts its weight (5 when left out): "
+        '"fire sale", "fired up = 2".',
+    )
+    rule_required = models.TextField(
+        "must also mention",
+        blank=True,
+        help_text="Optional. One phrase per line; when given, an item must mention at least one of them.",
+    )
+    rule_threshold = models.FloatField(
+        "threshold", default=3.0, help_text="The score an item needs to be filed under this topic."
+    )
+    rule_updated_at = models.DateTimeField(auto_now=True)
+
+    panels = [
+        FieldPanel("name"),
+        FieldPanel("slug"),
+        FieldPanel("description"),
+        MultiFieldPanel(
+            [
+                FieldPanel("rule_phrases"),
+                FieldPanel("rule_negative"),
+                FieldPanel("rule_required"),
+                FieldPanel("rule_threshold"),
+            ],
+            heading="Wire rule",
+        ),
+    ]
 
     class Meta:
         ordering = ["name"]
