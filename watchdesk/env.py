@@ -57,6 +57,29 @@ def env_list(name, default=(), *, environ=None):
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_networks(name, *, environ=None):
+    """A comma-separated list of CIDR ranges, e.g. ``10.0.0.0/8,fd00::/8``; a bad entry is named."""
+    import ipaddress
+
+    networks = []
+    for item in env_list(name, environ=environ):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not a network such as 10.0.0.0/8.") from None
+    return networks
+
+
+def env_ports(name, *, environ=None):
+    """A comma-separated list of TCP ports."""
+    ports = []
+    for item in env_list(name, environ=environ):
+        if not item.isdigit() or not 0 < int(item) < 65536:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not a port number (1 to 65535).")
+        ports.append(int(item))
+    return ports
+
+
 def env_secret(name, default=None, *, environ=None):
     """Read NAME, or the contents of the file named by NAME_FILE; never both."""
     value = _raw(name, environ)

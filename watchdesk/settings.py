@@ -18,6 +18,8 @@ from watchdesk.env import (
     env_bool,
     env_int,
     env_list,
+    env_networks,
+    env_ports,
     env_secret,
     env_str,
     parse_email_url,
@@ -316,8 +318,8 @@ ADMIN_PASSWORD = env_secret("WATCHDESK_ADMIN_PASSWORD")
 # The wire (watchdesk.wire) and the guarded fetcher (watchdesk.core.fetcher) -----------------------------
 # Every outbound request refuses private, loopback, link-local, reserved and metadata addresses and any
 # port but 80 and 443; these open chosen CIDR ranges and ports (local testing, intranet sources).
-WATCHDESK_FETCH_ALLOWED_NETWORKS = env_list("WATCHDESK_FETCH_ALLOWED_NETWORKS")
-WATCHDESK_FETCH_ALLOWED_PORTS = [int(port) for port in env_list("WATCHDESK_FETCH_ALLOWED_PORTS")]
+WATCHDESK_FETCH_ALLOWED_NETWORKS = env_networks("WATCHDESK_FETCH_ALLOWED_NETWORKS")
+WATCHDESK_FETCH_ALLOWED_PORTS = env_ports("WATCHDESK_FETCH_ALLOWED_PORTS")
 FETCH_MAX_BYTES = env_int("FETCH_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
 FETCH_TIMEOUT = env_int("FETCH_TIMEOUT", 30, minimum=1)
 FETCH_MAX_REDIRECTS = 5

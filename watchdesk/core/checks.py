@@ -1,5 +1,6 @@
 """System checks for settings that cannot work together. They run at every start."""
 
+import ipaddress
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -38,6 +39,16 @@ def check_configuration(app_configs, **kwargs):
                     id="watchdesk.E004",
                 )
             )
+        opened = [net for net in settings.WATCHDESK_FETCH_ALLOWED_NETWORKS if _reaches_this_machine(net)]
+        if opened:
+            errors.append(
+                Warning(
+                    f"WATCHDESK_FETCH_ALLOWED_NETWORKS opens {', '.join(opened)} in production: anyone who "
+                    "can add a source can make the server fetch from itself or the cloud metadata service.",
+                    hint="Open only the intranet ranges your feeds live in.",
+                    id="watchdesk.W002",
+                )
+            )
         if site.scheme == "http" and site.hostname not in {"localhost", "127.0.0.1"}:
             errors.append(
                 Warning(
@@ -47,3 +58,10 @@ def check_configuration(app_configs, **kwargs):
                 )
             )
     return errors
+
+
+def _reaches_this_machine(network):
+    """True for a range holding loopback, unspecified or link-local (metadata) addresses."""
+    net = ipaddress.ip_network(network, strict=False)
+    probes = ["127.0.0.1", "0.0.0.0", "169.254.169.254"]  # noqa: S104  addresses to test, not to bind if net.version == 4 else ["::1", "::", "fe80::1"]
+    return any(ipaddress.ip_address(probe) in net for probe in probes)

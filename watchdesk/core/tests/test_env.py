@@ -6,7 +6,16 @@ import sys
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from watchdesk.env import env_bool, env_int, env_list, env_secret, env_str, parse_email_url
+from watchdesk.env import (
+    env_bool,
+    env_int,
+    env_list,
+    env_networks,
+    env_ports,
+    env_secret,
+    env_str,
+    parse_email_url,
+)
 
 
 def test_bool_accepts_only_true_and_false_words():
@@ -31,6 +40,21 @@ def test_list_splits_on_commas_and_drops_blanks():
     assert env_list("L", environ={"L": "a.example, b.example,,"}) == ["a.example", "b.example"]
     assert env_list("L", ["x"], environ={}) == ["x"]
     assert env_str("S", "d", environ={"S": " v "}) == "v"
+
+
+def test_networks_are_cidr_ranges_and_a_bad_one_is_named():
+    value = {"NETS": "10.20.0.0/16, 127.0.0.1, fd00::/8"}
+    assert env_networks("NETS", environ=value) == ["10.20.0.0/16", "127.0.0.1/32", "fd00::/8"]
+    assert env_networks("NETS", environ={}) == []
+    with pytest.raises(ImproperlyConfigured, match="NETS: 'intranet' is not a network"):
+        env_networks("NETS", environ={"NETS": "10.0.0.0/8,intranet"})
+
+
+def test_ports_are_numbers_in_range():
+    assert env_ports("PORTS", environ={"PORTS": "8080, 8443"}) == [8080, 8443]
+    for bad in ("http", "0", "70000", "-1"):
+        with pytest.raises(ImproperlyConfigured, match="is not a port number"):
+            env_ports("PORTS", environ={"PORTS": bad})
 
 
 def test_secret_from_a_file(tmp_path):

@@ -60,6 +60,15 @@ def test_site_url_host_must_be_allowed(tmp_path):
     assert "watchdesk.E002" in result.stderr and "'news.example.org'" in result.stderr
 
 
+def test_production_warns_when_the_fetcher_may_reach_this_machine(tmp_path):
+    intranet = {**PRODUCTION, "WATCHDESK_FETCH_ALLOWED_NETWORKS": "10.20.0.0/16"}
+    assert watchdesk("check", "--fail-level", "WARNING", tmp_path=tmp_path, **intranet).returncode == 0
+    loopback = {**PRODUCTION, "WATCHDESK_FETCH_ALLOWED_NETWORKS": "10.20.0.0/16,127.0.0.0/8"}
+    result = watchdesk("check", "--fail-level", "WARNING", tmp_path=tmp_path, **loopback)
+    assert result.returncode != 0
+    assert "watchdesk.W002" in result.stderr and "127.0.0.0/8" in result.stderr
+
+
 def test_unknown_time_zone_is_reported(tmp_path):
     result = watchdesk("check", tmp_path=tmp_path, TIME_ZONE="Mars/Olympus_Mons")
     assert result.returncode != 0
