@@ -23,6 +23,16 @@ def immediate_tasks(settings):
     settings.TASKS = IMMEDIATE
 
 
+@pytest.fixture(autouse=True)
+def fresh_wire_caches():
+    """The wire caches its compiled gazetteer and topic rules per process, keyed on row counts and ids;
+    ids repeat after each test's rollback, so every test starts with empty caches."""
+    yield
+    from watchdesk.wire import places
+
+    places.forget_geotagger()
+
+
 @pytest.fixture
 def database_queue(settings):
     """The real queue, for tests of the worker, the scheduler and health reporting."""
