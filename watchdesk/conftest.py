@@ -28,9 +28,10 @@ def fresh_wire_caches():
     """The wire caches its compiled gazetteer and topic rules per process, keyed on row counts and ids;
     ids repeat after each test's rollback, so every test starts with empty caches."""
     yield
-    from watchdesk.wire import places
+    from watchdesk.wire import places, topics
 
     places.forget_geotagger()
+    topics.forget_matcher()
 
 
 @pytest.fixture
