@@ -329,6 +329,8 @@ FETCH_USER_AGENT = env_str(
 # Sources polled per worker run, and how long a worker holds a claimed source before another may take it.
 WIRE_POLL_BATCH = env_int("WIRE_POLL_BATCH", 20, minimum=1)
 WIRE_LEASE_SECONDS = env_int("WIRE_LEASE_SECONDS", 120, minimum=10)
+# Serve the demo outlets' feeds at /demo/feeds/ (always on with DEBUG): for a staging site showing the wire.
+DEMO_FEEDS = env_bool("DEMO_FEEDS", False)
 # Items and clusters are kept this many days (clusters match copies within 7 days).
 WIRE_KEEP_DAYS = env_int("WIRE_KEEP_DAYS", 30, minimum=8)
 
@@ -339,6 +341,7 @@ PERIODIC_JOBS = {
     "send_mail": ("watchdesk.delivery.tasks.sweep_and_send", env_int("EMAIL_SWEEP_SECONDS", 30, minimum=1)),
     "digests": ("watchdesk.delivery.tasks.plan_digests", 60),
     "purge_subscriptions": ("watchdesk.subscriptions.tasks.purge", 3600),
+    "prune_wire": ("watchdesk.wire.tasks.prune", 3600),
 }
 
 LOGGING = {

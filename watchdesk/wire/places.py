@@ -297,6 +297,8 @@ class Geotagger:
     def _scan(self, segment, origin):
         """Mentions in one segment: word-bounded, longest first, no overlaps; "City, State" paired."""
         hits = []
+        if self._automaton.kind != ahocorasick.AHOCORASICK:  # no regions loaded: nothing to find
+            return hits
         for last, name in self._automaton.iter(segment):
             start, end = last - name.length + 1, last + 1
             if start > 0 and segment[start].isalnum() and segment[start - 1].isalnum():

@@ -142,3 +142,12 @@ def test_items_not_yet_saved_are_skipped(places):
 
     assert apply_places([Item(title="Fire in Houston")]) == []
     assert not ItemPlace.objects.exists()
+
+
+def test_without_a_gazetteer_items_simply_get_no_places(db, make_item):
+    """A fresh install before `load_regions`: ingesting still works, the items have no places yet."""
+    item = make_item("Wildfire near Paradise, California", text="Evacuations in Butte County.")
+
+    assert Geotagger([]).find(item.title, item.text) == []
+    assert apply_places([item]) == []
+    assert not ItemPlace.objects.exists()
