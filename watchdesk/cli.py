@@ -1,7 +1,8 @@
 """The ``watchdesk`` command: Django's management commands plus three of its own.
 
 watchdesk run       development: migrate, load the demo once, create an administrator, then run the
-                    web server and the worker together until Ctrl-C stops both
+                    web server and the worker together until Ctrl-C stops both; the worker polls the
+                    demo sources from this server's /demo/feeds/
 watchdesk serve     production web server (gunicorn); extra arguments go to gunicorn
 watchdesk worker    task worker plus the scheduler tick for periodic jobs
 watchdesk <other>   any Django management command (migrate, createsuperuser, check, ...)
@@ -40,6 +41,7 @@ def prepare(*, demo=True, stdout=sys.stdout):
 
     call_command("migrate", interactive=False, verbosity=0)
     call_command("setup_site", stdout=stdout)
+    call_command("load_topics", stdout=stdout)
     if demo:
         call_command("load_demo", stdout=stdout)
     call_command("ensure_admin", stdout=stdout)
@@ -72,6 +74,31 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def _split_addr(addr):
+    """runserver's addrport: "8000", "0.0.0.0:8000", "[::1]:8000" -> (host, port)."""
+    host, _, port = addr.rpartition(":")
+    return host.strip("[]") or "127.0.0.1", port
+
+
+def demo_environment(addr, environ):
+    """What `run` adds to its environment so that the demo sources, served by this very site, resolve to
+    it and may be fetched: the guarded fetcher refuses loopback addresses and other ports by default.
+    Whatever the environment already sets is left alone."""
+    host, port = _split_addr(addr)
+    if host in {"0.0.0.0", "::", "localhost"}:  # noqa: S104  an address to fetch from, not to bind
+        host = "127.0.0.1"
+    url_host = f"[{host}]" if ":" in host else host
+    networks = ["127.0.0.0/8", "::1/128"]
+    if host not in {"127.0.0.1", "::1"}:
+        networks.append(f"{host}/128" if ":" in host else f"{host}/32")
+    wanted = {
+        "SITE_URL": f"http://{url_host}:{port}",
+        "WATCHDESK_FETCH_ALLOWED_NETWORKS": ",".join(networks),
+        "WATCHDESK_FETCH_ALLOWED_PORTS": port,
+    }
+    return {name: value for name, value in wanted.items() if not environ.get(name, "").strip()}
+
+
 def run(argv):
     parser = argparse.ArgumentParser(prog="watchdesk run", description="Run the development site.")
     parser.add_argument("--addr", default="127.0.0.1:8000", help="host:port (default %(default)s)")
@@ -82,6 +109,10 @@ def run(argv):
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS)
     # Keep the terminal for what matters in development: requests, warnings and errors.
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    opened = {}
+    if not args.no_demo:
+        opened = demo_environment(args.addr, os.environ)
+        os.environ.update(opened)  # before Django reads its settings, and inherited by both children
     prepare(demo=not args.no_demo)
     from django.conf import settings
 
@@ -96,6 +127,13 @@ def run(argv):
     print(f"\nWatchdesk is running at http://{args.addr}/ (admin: http://{args.addr}/admin/)")
     outbox = getattr(settings, "EMAIL_FILE_PATH", None)
     print(f"E-mail is written to {outbox}/" if outbox else f"E-mail goes to {settings.EMAIL_HOST}.")
+    if "WATCHDESK_FETCH_ALLOWED_NETWORKS" in opened or "WATCHDESK_FETCH_ALLOWED_PORTS" in opened:
+        networks = os.environ.get("WATCHDESK_FETCH_ALLOWED_NETWORKS", "")
+        ports = os.environ.get("WATCHDESK_FETCH_ALLOWED_PORTS", "")
+        print(
+            f"The fetcher is opened to the local demo feeds at {settings.SITE_URL}/demo/feeds/ "
+            f"({networks}; port {ports})."
+        )
     print("Press Ctrl-C to stop the web server and the worker.\n", flush=True)
 
     # Ctrl-C at a terminal and SIGTERM (a service manager) both end up in _stop, which signals each

@@ -7,6 +7,7 @@ from wagtail.contrib.sitemaps.views import sitemap
 from wagtail.documents import urls as wagtaildocs_urls
 
 from watchdesk.core import views as core_views
+from watchdesk.demo import views as demo_views
 from watchdesk.posts import views as post_views
 
 urlpatterns = [
@@ -18,6 +19,8 @@ urlpatterns = [
     path("webhooks/mail/", include("anymail.urls")),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
+    # Answers only when DEBUG or DEMO_FEEDS is on (404 otherwise): the demo wire's sample feeds.
+    path("demo/feeds/<slug:slug>/", demo_views.demo_feed, name="demo_feed"),
 ]
 
 if settings.DEBUG:

@@ -1,4 +1,5 @@
-"""Load the demo content in content.json: topics, regions, and published story posts.
+"""Load the demo content in content.json: topics, regions, and published story posts; then the demo
+wire (watchdesk.demo.sources): sources serving wire.json's outlets from this site, already ingested.
 
 Written for this project: the outlets, people and events are invented, and every link points at an
 example.org-style address.
@@ -15,6 +16,7 @@ from django.utils.html import escape
 from wagtail.models import Site
 
 from watchdesk.core.models import SiteIdentity
+from watchdesk.demo.sources import DemoWireSummary, load_demo_sources
 from watchdesk.posts.models import HomePage, StoryPost, StoryPostRegion
 from watchdesk.subscriptions.models import Subscriber
 from watchdesk.taxonomy.gazetteer import load_gazetteer
@@ -33,14 +35,17 @@ class DemoSummary:
     topics: int = 0
     subscribers: int = 0
     skipped: bool = False
+    wire: DemoWireSummary | None = None
 
     def __str__(self):
         if self.skipped:
-            return "Demo content already loaded; nothing to do."
-        return (
-            f"Demo content loaded: {self.posts} posts in {self.topics} topics, "
-            f"{self.subscribers} subscribers (e-mails go to var/outbox/)."
-        )
+            text = "Demo posts already loaded."
+        else:
+            text = (
+                f"Demo content loaded: {self.posts} posts in {self.topics} topics, "
+                f"{self.subscribers} subscribers (e-mails go to var/outbox/)."
+            )
+        return f"{text}\n{self.wire}" if self.wire else text
 
 
 def resolve_region(reference):
@@ -62,8 +67,15 @@ def body_html(paragraphs):
     return "".join(f"<p>{escape(paragraph)}</p>" for paragraph in paragraphs)
 
 
+def load_demo(*, force=False, now=None):
+    """The demo posts (unless posts exist), then the demo wire (unless sources exist); ``force``: both."""
+    summary = load_demo_posts(force=force)
+    summary.wire = load_demo_sources(force=force, now=now)
+    return summary
+
+
 @transaction.atomic
-def load_demo(*, force=False):
+def load_demo_posts(*, force=False):
     summary = DemoSummary()
     if StoryPost.objects.exists() and not force:
         summary.skipped = True
