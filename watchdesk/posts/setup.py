@@ -26,9 +26,20 @@ INDEX_PAGES = [
 
 
 # Wagtail's own groups get the taxonomy and author screens too: editors file posts under topics and
-# places, and correct author names.
+# places, and correct author names. Both work the wire's inbox ("change cluster") and look after its
+# sources; only moderators delete a source (and with it the items it brought).
 EDITOR_PERMISSIONS = {
-    "Editors": ["add_topic", "change_topic", "change_region", "add_author", "change_author"],
+    "Editors": [
+        "add_topic",
+        "change_topic",
+        "change_region",
+        "add_author",
+        "change_author",
+        "change_cluster",
+        "view_source",
+        "add_source",
+        "change_source",
+    ],
     "Moderators": [
         "add_topic",
         "change_topic",
@@ -38,6 +49,11 @@ EDITOR_PERMISSIONS = {
         "add_author",
         "change_author",
         "delete_author",
+        "change_cluster",
+        "view_source",
+        "add_source",
+        "change_source",
+        "delete_source",
     ],
 }
 
@@ -48,7 +64,7 @@ def grant_editor_permissions():
         if group:
             group.permissions.add(
                 *Permission.objects.filter(
-                    content_type__app_label__in=["taxonomy", "posts"], codename__in=codenames
+                    content_type__app_label__in=["taxonomy", "posts", "wire"], codename__in=codenames
                 )
             )
 

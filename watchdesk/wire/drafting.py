@@ -1,0 +1,192 @@
+"""One click from the inbox to a draft post: ``draft_post(cluster_or_item, user=...)``.
+
+The draft is a ``StoryPost`` under the home page, saved as a revision and never published: title,
+summary, source block (outlet, original URL, byline, original date), topics and places come from the
+item; the body quotes the outlet's summary under a line asking the editor to rewrite it, because a
+post must say the story in our words. The cluster keeps a link to the post (``Cluster.post``) and is
+marked drafted, so drafting it again opens the same post instead of making a second.
+"""
+
+import re
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django.utils.html import escape
+
+from watchdesk.core.sanitize import html_to_text
+from watchdesk.posts.models import HomePage, StoryPost, StoryPostRegion
+from watchdesk.taxonomy.models import Topic
+from watchdesk.wire.inbox import forget_new_count
+from watchdesk.wire.models import Cluster, Item, ItemPlace, ItemTopic, host_of
+
+SUMMARY_LIMIT = 400  # StoryPost.summary's max_length
+MAX_REGIONS = 5
+MAX_BODY_PARAGRAPHS = 6
+DRAFT_MARKER = "Draft from the wire: rewrite this in your own words before publishing."
+
+# The end of a sentence: . ! ? or … (and any closing quote or bracket) before a space or the end.
+SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=\s|$)")
+BLOCK_BOUNDARY = re.compile(r"<\s*/?\s*(?:p|div|li|h[1-6]|blockquote|br|tr)\b[^>]*>", re.IGNORECASE)
+
+
+class DraftError(Exception):
+    """Drafting is impossible (no home page to put the post under); ``str()`` says why."""
+
+
+def trim_to_sentences(text, limit=SUMMARY_LIMIT):
+    """``text`` (whitespace collapsed) cut to at most ``limit`` characters at the end of a sentence;
+    at a word, with an ellipsis, when even the first sentence is longer than that."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    ends = [match.end() for match in SENTENCE_END.finditer(text, 0, limit + 1) if match.end() <= limit]
+    if ends:
+        return text[: ends[-1]]
+    cut = text[: limit - 1]
+    if " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:-–—") + "…"
+
+
+def summary_paragraphs(item):
+    """The item's summary as paragraphs of plain text (its HTML is already sanitised)."""
+    if item.summary:
+        pieces = [html_to_text(piece) for piece in BLOCK_BOUNDARY.split(item.summary)]
+        paragraphs = [piece for piece in pieces if piece.strip()]
+        if paragraphs:
+            return paragraphs
+    text = item.text or (html_to_text(item.content) if item.content else "")
+    return [text] if text.strip() else []
+
+
+def draft_body(paragraphs):
+    """Rich text for the editor: the instruction, then the outlet's words as a quotation."""
+    quoted = "".join(f"<blockquote>{escape(text)}</blockquote>" for text in paragraphs[:MAX_BODY_PARAGRAPHS])
+    return f"<p><b>{escape(DRAFT_MARKER)}</b> The outlet’s summary:</p>{quoted}"
+
+
+def pick_item(cluster):
+    """The item a cluster's draft is made from: its lead, else its best-scoring original."""
+    if cluster.lead_id:
+        lead = Item.objects.filter(pk=cluster.lead_id).select_related("source").first()
+        if lead is not None:
+            return lead
+    items = cluster.items.originals().select_related("source").order_by("-score", "published_at", "pk")
+    return items.first() or cluster.items.select_related("source").first()
+
+
+def cluster_for(item):
+    """The item's cluster; a cluster of its own when it has none, so the draft can be linked back."""
+    if item.cluster_id:
+        return Cluster.objects.get(pk=item.cluster_id)
+    cluster = Cluster.objects.create(
+        lead=item,
+        title=item.title[:500],
+        item_count=1,
+        outlet_count=1,
+        score=item.score,
+        score_parts=item.score_parts,
+        first_seen_at=item.first_seen_at,
+        last_seen_at=item.first_seen_at,
+    )
+    Item.objects.filter(pk=item.pk).update(cluster=cluster)
+    item.cluster = cluster
+    return cluster
+
+
+def topics_for(item, cluster):
+    """The item's topics, best first; the cluster's when the item itself has none."""
+    links = ItemTopic.objects.filter(item=item)
+    if not links.exists():
+        links = ItemTopic.objects.filter(item__cluster=cluster)
+    seen = []
+    for topic_id in links.order_by("-score").values_list("topic_id", flat=True):
+        if topic_id not in seen:
+            seen.append(topic_id)
+    return seen
+
+
+def regions_for(item, cluster):
+    """The item's places, most certain first, at most ``MAX_REGIONS``; the cluster's when it has none."""
+    links = ItemPlace.objects.filter(item=item)
+    if not links.exists():
+        links = ItemPlace.objects.filter(item__cluster=cluster)
+    seen = []
+    for region_id in links.order_by("-confidence", "pk").values_list("region_id", flat=True):
+        if region_id not in seen:
+            seen.append(region_id)
+    return seen[:MAX_REGIONS]
+
+
+def existing_post(cluster):
+    if cluster.post_id:
+        return StoryPost.objects.filter(pk=cluster.post_id).first()
+    return None
+
+
+def draft_post(cluster_or_item, *, user):
+    """A draft ``StoryPost`` for a cluster (from its lead item) or for one item, linked back to the
+    cluster; the post already drafted from it when there is one. ``user`` (None from scripts) becomes
+    the page's owner and must be allowed to add pages under the home page."""
+    if isinstance(cluster_or_item, Item):
+        item, cluster = cluster_or_item, None
+    else:
+        item, cluster = None, cluster_or_item
+
+    home = HomePage.objects.first()
+    if home is None:
+        raise DraftError("There is no home page to put the post under: run `watchdesk setup_site`.")
+    if user is not None and not home.permissions_for_user(user).can_add_subpage():
+        raise PermissionDenied("You may not add posts under the home page.")
+
+    with transaction.atomic():
+        if cluster is None:
+            cluster = cluster_for(item)
+        # Two editors clicking at once: the second waits for the first and then finds its post.
+        cluster = Cluster.objects.select_for_update().get(pk=cluster.pk)
+        if post := existing_post(cluster):
+            return post
+        item = item or pick_item(cluster)
+        if item is None:
+            raise DraftError(f"The cluster “{cluster.title}” has no items to draft from.")
+        post = build_post(item, cluster, user)
+        home.add_child(instance=post)
+        post.save_revision(user=user, log_action=True)
+        now = timezone.now()
+        cluster.post = post
+        cluster.status = Cluster.Status.DRAFTED
+        cluster.snoozed_until = None
+        cluster.status_changed_at = now
+        cluster.status_changed_by = user
+        cluster.save(
+            update_fields=["post", "status", "snoozed_until", "status_changed_at", "status_changed_by"]
+        )
+    forget_new_count()
+    return post
+
+
+def build_post(item, cluster, user):
+    paragraphs = summary_paragraphs(item)
+    outlet = item.outlet or (item.source.name if item.source_id else "") or host_of(item.url)
+    post = StoryPost(
+        title=" ".join(item.title.split())[:255] or "Untitled story",
+        summary=trim_to_sentences(" ".join(paragraphs)),
+        body=draft_body(paragraphs),
+        source_name=outlet[:120],
+        source_url=item.url,
+        byline=item.author[:255],
+        source_published_at=None if item.date_guessed else item.published_at,
+        owner=user,
+        live=False,
+        has_unpublished_changes=True,
+    )
+    # Many-to-many and child rows are held by the page (modelcluster) and saved with it.
+    topic_ids = topics_for(item, cluster)
+    topics = Topic.objects.in_bulk(topic_ids)
+    post.topics.set([topics[pk] for pk in topic_ids])
+    post.region_links = [
+        StoryPostRegion(region_id=region_id, sort_order=n)
+        for n, region_id in enumerate(regions_for(item, cluster))
+    ]
+    return post

@@ -1,0 +1,145 @@
+"""Forms of the wire's admin screens: the inbox filters, snoozing, correcting an item's places, adding
+an article by URL, and a source's form (its feed URL checked against the fetcher's rules)."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from wagtail.admin.forms.models import WagtailAdminModelForm
+
+from watchdesk.taxonomy.models import Region, Topic
+from watchdesk.wire import inbox
+from watchdesk.wire.models import Source
+
+
+def checked_url(url):
+    """``url`` when the guarded fetcher could ever fetch it; the fetcher's reason as the error if not.
+    Only the URL's form is checked here (no DNS, no connection): the web process fetches nothing."""
+    from watchdesk.core.fetcher import FetchRefused, check_url
+
+    try:
+        check_url(url)
+    except FetchRefused as refusal:
+        raise ValidationError(f"This address cannot be fetched: {refusal}") from refusal
+    return url
+
+
+class RegionListField(forms.CharField):
+    """Regions typed by code, slug or name, separated by commas: the gazetteer has thousands, too many
+    for a select box. Cleans to a list of regions in the order typed."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "help_text",
+            "Codes (US-CA), slugs (los-angeles-ca) or names (Texas), separated by commas.",
+        )
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, str) or value is None:
+            return value or ""
+        return ", ".join(region.slug for region in value)
+
+    def clean(self, value):
+        text = super().clean(value) or ""
+        regions, problems = [], []
+        for name in (part.strip() for part in text.split(",")):
+            if not name:
+                continue
+            try:
+                region = inbox.find_region(name)
+            except inbox.InboxError as error:
+                problems.append(str(error))
+                continue
+            if region not in regions:
+                regions.append(region)
+        if problems:
+            raise ValidationError(problems)
+        return regions
+
+
+class InboxFilterForm(forms.Form):
+    """The inbox's filters, read from the query string. Invalid ones are reported and left out."""
+
+    status = forms.ChoiceField(choices=inbox.STATUS_CHOICES, required=False, initial=inbox.OPEN)
+    topic = forms.ModelChoiceField(
+        Topic.objects.all(), to_field_name="slug", required=False, empty_label="Any topic"
+    )
+    region = forms.CharField(
+        required=False,
+        help_text="Code, slug or name; includes every place inside it.",
+        widget=forms.TextInput(attrs={"list": "inbox-regions", "placeholder": "e.g. California"}),
+    )
+    source = forms.ModelChoiceField(Source.objects.all(), required=False, empty_label="Any source")
+    time = forms.ChoiceField(
+        label="Seen",
+        choices=[("", "Any time"), *((key, label) for key, (label, _span) in inbox.TIME_WINDOWS.items())],
+        required=False,
+    )
+
+    def clean_region(self):
+        text = self.cleaned_data["region"].strip()
+        if not text:
+            return None
+        try:
+            return inbox.find_region(text)
+        except inbox.InboxError as error:
+            raise ValidationError(str(error)) from error
+
+    def filters(self, now):
+        """Keyword arguments for ``inbox.inbox_clusters`` from the fields that are valid."""
+        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        window = inbox.TIME_WINDOWS.get(data.get("time") or "")
+        return {
+            "status": data.get("status") or inbox.OPEN,
+            "topic": data.get("topic"),
+            "region": data.get("region"),
+            "source": data.get("source"),
+            "since": now - window[1] if window else None,
+            "now": now,
+        }
+
+    def region_suggestions(self):
+        """Countries and US states for the region box's autocomplete (a few hundred, not thousands)."""
+        kinds = [Region.Kind.COUNTRY, Region.Kind.STATE]
+        return Region.objects.filter(kind__in=kinds).only("name", "slug").order_by("name")
+
+
+class SnoozeForm(forms.Form):
+    hours = forms.TypedChoiceField(choices=inbox.SNOOZE_CHOICES, coerce=int, label="Snooze for")
+
+
+class PlaceCorrectionForm(forms.Form):
+    """An editor's places for an item: they replace the geotagger's."""
+
+    regions = RegionListField(label="Places")
+
+
+class AddFromURLForm(forms.Form):
+    url = forms.URLField(
+        label="Article URL",
+        max_length=2000,
+        assume_scheme="https",
+        help_text="The page of one story at an outlet; its text is fetched and added to the inbox.",
+    )
+
+    def clean_url(self):
+        return checked_url(self.cleaned_data["url"])
+
+
+class SourceForm(WagtailAdminModelForm):
+    """The source's edit form (fields and layout come from ``Source.panels``)."""
+
+    def clean_url(self):
+        return checked_url(self.cleaned_data["url"])
+
+    def clean_poll_minutes(self):
+        minutes = self.cleaned_data["poll_minutes"]
+        if minutes < 5:
+            raise ValidationError("Poll at most every 5 minutes: outlets block hurried clients.")
+        return minutes
+
+    def clean_trust(self):
+        trust = self.cleaned_data["trust"]
+        if trust > 100:
+            raise ValidationError("Trust runs from 0 to 100.")
+        return trust

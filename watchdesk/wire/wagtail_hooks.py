@@ -1,0 +1,120 @@
+"""The wire in the Wagtail admin.
+
+- /admin/inbox/                   stories by relevance, with filters and the actions (``inbox_views``)
+- /admin/inbox/<id>/              one story: items, topics with matched phrases, places, score parts
+- /admin/inbox/add-url/           queue an article page to be fetched and added to the inbox
+- /admin/sources/                 the feeds we watch and their health (``admin_views``)
+
+"Inbox" sits high in the menu with the number of new stories; "Sources" right below it.
+"""
+
+from django.contrib.auth.models import Permission
+from django.urls import include, path, reverse
+from wagtail import hooks
+from wagtail.admin.menu import MenuItem
+from wagtail.admin.panels import ObjectList
+from wagtail.admin.ui.sidebar import LinkMenuItem
+from wagtail.admin.viewsets.model import ModelViewSet
+
+from watchdesk.wire import admin_views, inbox, inbox_views
+from watchdesk.wire.forms import SourceForm
+from watchdesk.wire.models import Source
+
+INBOX_PERMISSION = "wire.change_cluster"
+
+
+# The inbox ----------------------------------------------------------------------------------------
+inbox_urls = [
+    path("", inbox_views.InboxView.as_view(), name="index"),
+    path("add-url/", inbox_views.AddFromURLView.as_view(), name="add_url"),
+    path("<int:pk>/", inbox_views.ClusterView.as_view(), name="cluster"),
+    path("<int:pk>/draft/", inbox_views.DraftView.as_view(), name="draft"),
+    path("<int:pk>/dismiss/", inbox_views.DismissView.as_view(), name="dismiss"),
+    path("<int:pk>/snooze/", inbox_views.SnoozeView.as_view(), name="snooze"),
+    path("<int:pk>/review/", inbox_views.ReviewView.as_view(), name="review"),
+    path("<int:pk>/reopen/", inbox_views.ReopenView.as_view(), name="reopen"),
+    path("item/<int:pk>/places/", inbox_views.PlacesView.as_view(), name="places"),
+]
+
+
+@hooks.register("register_admin_urls")
+def register_inbox_urls():
+    return [path("inbox/", include((inbox_urls, "inbox"), namespace="inbox"))]
+
+
+class InboxMenuItem(MenuItem):
+    """ "Inbox", with the number of stories nobody has looked at yet."""
+
+    def is_shown(self, request):
+        return request.user.has_perm(INBOX_PERMISSION)
+
+    def render_component(self, request):
+        waiting = inbox.new_count()
+        label = f"{self.label} ({waiting:,})" if waiting else self.label
+        return LinkMenuItem(
+            self.name, label, self.url, icon_name=self.icon_name, classname=self.classname, attrs=self.attrs
+        )
+
+
+@hooks.register("register_admin_menu_item")
+def register_inbox_menu_item():
+    return InboxMenuItem("Inbox", reverse("inbox:index"), name="inbox", icon_name="tasks", order=150)
+
+
+@hooks.register("register_permissions")
+def register_inbox_permission():
+    # Seeing and acting on the inbox is "change cluster"; no other screen edits clusters.
+    return Permission.objects.filter(content_type__app_label="wire", codename="change_cluster")
+
+
+# Sources ------------------------------------------------------------------------------------------
+class SourceViewSet(ModelViewSet):
+    model = Source
+    name = "sources"
+    icon = "globe"
+    menu_label = "Sources"
+    menu_order = 155
+    add_to_admin_menu = True
+    add_to_reference_index = False
+    copy_view_enabled = False
+    inspect_view_enabled = True
+    inspect_view_class = admin_views.SourceInspectView
+    list_display = admin_views.list_columns()
+    list_per_page = 50
+    filterset_class = admin_views.SourceFilterSet
+    search_fields = ["name", "url"]
+    search_backend_name = None
+    ordering = "name"
+    inspect_view_fields = [
+        "name",
+        "url",
+        "site_url",
+        "language",
+        "home_region",
+        "trust",
+        "poll_minutes",
+        "enabled",
+        "feed_format",
+        "last_fetched_at",
+        "last_status",
+        "last_error",
+        "consecutive_errors",
+        "items_per_day",
+        "next_poll_at",
+        "created_at",
+    ]
+
+    def get_edit_handler(self):
+        # The model's panels, with a form that checks the feed URL as the fetcher would.
+        return ObjectList(Source.panels, base_form_class=SourceForm).bind_to_model(Source)
+
+    def get_urlpatterns(self):
+        return [
+            *super().get_urlpatterns(),
+            path("poll/<int:pk>/", admin_views.PollNowView.as_view(), name="poll"),
+        ]
+
+
+@hooks.register("register_admin_viewset")
+def register_source_viewset():
+    return SourceViewSet()
