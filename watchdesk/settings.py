@@ -341,6 +341,7 @@ PERIODIC_JOBS = {
     "send_mail": ("watchdesk.delivery.tasks.sweep_and_send", env_int("EMAIL_SWEEP_SECONDS", 30, minimum=1)),
     "digests": ("watchdesk.delivery.tasks.plan_digests", 60),
     "purge_subscriptions": ("watchdesk.subscriptions.tasks.purge", 3600),
+    "refresh_wire_scores": ("watchdesk.wire.tasks.refresh_scores", 300),
     "prune_wire": ("watchdesk.wire.tasks.prune", 3600),
 }
 

@@ -188,7 +188,9 @@ class Item(models.Model):
     guid = models.CharField(
         max_length=1000, help_text="The entry's id, or its canonical URL when it has none."
     )
-    url = models.URLField(max_length=2000, help_text="Canonical link: tracking parameters stripped.")
+    url = models.URLField(
+        max_length=2000, db_index=True, help_text="Canonical link: tracking parameters stripped."
+    )
     title = models.CharField(max_length=500)
     author = models.CharField(max_length=255, blank=True)
     outlet = models.CharField(max_length=120, blank=True)

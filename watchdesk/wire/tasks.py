@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from watchdesk.core.fetcher import FetchError
-from watchdesk.wire import polling
+from watchdesk.wire import clustering, polling, relevance
 from watchdesk.wire.articles import store_article
 from watchdesk.wire.models import Cluster, FetchLog, Item, SkippedEntry, Source
 
@@ -59,6 +59,13 @@ def article_status(error):
 
 
 @task()
+def refresh_scores():
+    """Every few minutes: stored scores do not decay by themselves, so rescore the last week's stories
+    (recency, outlets that joined since) and flag or clear breaking surges. Returns what surged."""
+    return [surge._asdict() for surge in relevance.refresh()]
+
+
+@task()
 def prune():
     """Hourly: forget what is older than WIRE_KEEP_DAYS, except the stories drafted into posts."""
     return prune_wire()
@@ -71,7 +78,7 @@ def prune_wire(now=None):
     kept = Q(status=Cluster.Status.DRAFTED) | Q(post__isnull=False)
     kept_clusters = Cluster.objects.filter(kept).values("pk")
     old_items = Item.objects.filter(first_seen_at__lt=cutoff).exclude(cluster__in=kept_clusters)
-    removed = {"items": 0, "clusters": 0, "fetch_logs": 0, "skipped_entries": 0}
+    removed = {"items": 0, "clusters": 0, "fetch_logs": 0, "skipped_entries": 0, "bands": 0}
     # In chunks: deleting cascades to topics, places and bands, and a month of items can be large.
     while ids := list(old_items.values_list("pk", flat=True)[:PRUNE_CHUNK]):
         removed["items"] += Item.objects.filter(pk__in=ids).delete()[1].get("wire.Item", 0)
@@ -79,4 +86,6 @@ def prune_wire(now=None):
     removed["clusters"] = old_clusters.delete()[1].get("wire.Cluster", 0)
     removed["fetch_logs"] = FetchLog.objects.filter(started_at__lt=cutoff).delete()[0]
     removed["skipped_entries"] = SkippedEntry.objects.filter(seen_at__lt=cutoff).delete()[0]
+    # LSH buckets only matter inside the 7-day clustering window, however long items are kept.
+    removed["bands"] = clustering.forget_old_bands(now=now)
     return removed
