@@ -99,7 +99,7 @@ def test_load_demo_command_reports_posts_and_wire(db, home, site_url):
     assert "Wire sources already set up" in out.getvalue()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_worker_polls_the_demo_feeds_from_the_site_itself(live_server, settings, regions):
     settings.DEBUG = True
     settings.SITE_URL = live_server.url

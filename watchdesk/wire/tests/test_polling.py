@@ -371,7 +371,7 @@ def test_the_poll_source_task_takes_an_id(outlet, web_server):
     assert poll_source_task.enqueue(999_999).return_value == "no such source"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_workers_ask_one_host_one_thing_at_a_time(web_server, source):
     slow = Reply(200, {"Content-Type": RSS}, rss(FIRE), delay=0.3)
     web_server.routes["/a.xml"] = slow
