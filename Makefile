@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml package.json | cksum | cut -d' ' -f1)
 
-.PHONY: install run test lint format bench bench-mail clean
+.PHONY: install run test lint format bench bench-mail bench-wire clean
 
 install: $(STAMP) node_modules/axe-core/axe.min.js
 
@@ -29,6 +29,9 @@ bench: $(STAMP)
 
 bench-mail: $(STAMP)
 	$(BIN)/python bench/mail.py
+
+bench-wire: $(STAMP)
+	$(BIN)/python bench/wire.py
 
 $(STAMP): pyproject.toml package.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
