@@ -25,8 +25,12 @@ MAX_REGIONS = 5
 MAX_BODY_PARAGRAPHS = 6
 DRAFT_MARKER = "Draft from the wire: rewrite this in your own words before publishing."
 
-# The end of a sentence: . ! ? or … (and any closing quote or bracket) before a space or the end.
+# The end of a sentence: . ! ? or … (and any closing quote or bracket) before a space or the end, unless
+# the word before it is initials or a short title ("U.S. officials", "Dr. Ortiz").
 SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=\s|$)")
+NOT_AN_END = re.compile(
+    r"(?:\b(?:[A-Z]\.)+|\b(?:Mr|Mrs|Ms|Dr|St|Mt|Ft|Gov|Sen|Rep|Lt|Sgt|Capt|Gen|Col|Cmdr|No|Jr|Sr|Inc|Co|Corp|vs)\.)$"
+)
 BLOCK_BOUNDARY = re.compile(r"<\s*/?\s*(?:p|div|li|h[1-6]|blockquote|br|tr)\b[^>]*>", re.IGNORECASE)
 
 
@@ -34,15 +38,20 @@ class DraftError(Exception):
     """Drafting is impossible (no home page to put the post under); ``str()`` says why."""
 
 
-def trim_to_sentences(text, limit=SUMMARY_LIMIT):
-    """``text`` (whitespace collapsed) cut to at most ``limit`` characters at the end of a sentence;
-    at a word, with an ellipsis, when even the first sentence is longer than that."""
+def trim_to_sentences(text, limit=SUMMARY_LIMIT, sentences=2):
+    """``text`` (whitespace collapsed) cut to its first ``sentences`` sentences and at most ``limit``
+    characters, at the end of a sentence (the summary field asks for two sentences at most); at a word,
+    with an ellipsis, when even the first sentence is longer than that."""
     text = " ".join(text.split())
-    if len(text) <= limit:
+    ends = [
+        match.end()
+        for match in SENTENCE_END.finditer(text, 0, limit + 1)
+        if match.end() <= limit and match.end() < len(text) and not NOT_AN_END.search(text, 0, match.end())
+    ]
+    if len(text) <= limit and len(ends) < sentences:
         return text
-    ends = [match.end() for match in SENTENCE_END.finditer(text, 0, limit + 1) if match.end() <= limit]
     if ends:
-        return text[: ends[-1]]
+        return text[: ends[min(sentences, len(ends)) - 1]].rstrip()
     cut = text[: limit - 1]
     if " " in cut:
         cut = cut[: cut.rindex(" ")]
