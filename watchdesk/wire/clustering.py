@@ -318,7 +318,9 @@ def _assign_chunk(items, now):
             if signature is not None:
                 known[pk] = (cluster_id, signature)
 
-    areas = _areas_of([*batch_pks, *known])
+    # Places matter only for pairs similar enough to join, so they are read for the batch and for the
+    # earlier candidates at or above THRESHOLD with some batch item, not for every candidate.
+    areas = _areas_of([*batch_pks, *_similar_candidates(items, sigs, shortlist, known)])
     batch_holders = defaultdict(list)  # band key -> pks of batch items already assigned
     cluster_of = {}  # batch pk -> cluster id or a _NewCluster
     new_clusters = []
@@ -354,6 +356,19 @@ def _assign_chunk(items, now):
     )
     touched = {item.cluster_id for item in items} | {pk for pk in previous_cluster.values() if pk}
     refresh_clusters(touched, now=now)
+
+
+def _similar_candidates(items, sigs, shortlist, known):
+    """The earlier candidates whose similarity with the batch item that shortlisted them reaches THRESHOLD."""
+    similar = set()
+    for index, item in enumerate(items):
+        pks = [pk for pk in shortlist.get(item.id, ()) if pk in known]
+        if pks:
+            agreeing = (np.stack([known[pk][1] for pk in pks]) == sigs[index]).sum(axis=1)
+            similar.update(
+                pk for pk, count in zip(pks, agreeing.tolist(), strict=True) if count / NUM_PERM >= THRESHOLD
+            )
+    return similar
 
 
 class _NewCluster:

@@ -2,6 +2,10 @@
 
 Each step works on the whole batch at once (one automaton pass per item, bulk writes), so a feed of a
 hundred entries costs a handful of queries per step rather than a handful per entry.
+
+Breaking surges are not re-checked here: that reads the last hour and the week before it, whatever the
+batch, so it runs once per feed document (``ingest.ingest_feed``) and every few minutes
+(``tasks.refresh_scores``), not once per batch.
 """
 
 from django.utils import timezone
@@ -18,4 +22,4 @@ def enrich(items, *, now=None):
     topics.apply_topics(items)
     places.apply_places(items)
     clustering.assign_clusters(items, now=now)
-    relevance.score(items, now=now)
+    relevance.score(items, now=now, flag=False)

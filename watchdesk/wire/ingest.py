@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from watchdesk.core.sanitize import clean_html, storable
-from watchdesk.wire import enrich
+from watchdesk.wire import enrich, relevance
 from watchdesk.wire.canonical import canonical_url
 from watchdesk.wire.models import Item, SkippedEntry, Source
 from watchdesk.wire.parsing import MAX_AUTHOR, MAX_GUID, MAX_TITLE, MAX_URL, parse_feed
@@ -77,13 +77,18 @@ def content_hash(title, text):
     return hashlib.sha256(normalised.encode("utf-8", "replace")).hexdigest()
 
 
-def ingest_feed(source, content, *, content_type="", now=None):
+def ingest_feed(source, content, *, content_type="", now=None, flag=True):
     """Parse ``content`` (bytes fetched from ``source.url``) and store its entries for ``source``.
 
     ``FeedError`` propagates before anything is written: polling records it as the source's error.
+    When the feed brought new or changed items, breaking surges are re-checked (``flag=False`` leaves
+    that to the caller, e.g. once after polling many feeds): a check reads the last hour and the week
+    before it, so it is run once per feed document rather than once per enrichment batch.
     """
     parsed = parse_feed(content, url=source.url, content_type=content_type)
     summary, _ = store_entries(parsed.entries, source=source, now=now, skipped=parsed.skipped)
+    if flag and (summary.created or summary.updated):
+        relevance.flag_breaking(now=now)
     if parsed.problem:
         summary.problems.append(parsed.problem)
     summary.feed_format = parsed.format

@@ -1,5 +1,6 @@
 """Relevance scores with their parts, and breaking-news surges."""
 
+import json
 import math
 from datetime import timedelta
 
@@ -7,7 +8,9 @@ import pytest
 from django.utils import timezone
 
 from watchdesk.wire.clustering import assign_clusters
+from watchdesk.wire.ingest import ingest_feed, store_entries
 from watchdesk.wire.models import Cluster, Item, ItemPlace, ItemTopic, WireSettings
+from watchdesk.wire.parsing import parse_feed
 from watchdesk.wire.relevance import Surge, flag_breaking, refresh, score, score_cluster
 
 FIRE_TEXT = (
@@ -295,3 +298,55 @@ def test_copies_of_one_story_are_not_a_surge(filed, wire_settings):
 
     assert flag_breaking() == []
     assert Cluster.objects.get().item_count == 6
+
+
+def burst_feed(titles):
+    """A JSON Feed of different stories published over the last hour."""
+    now = timezone.now()
+    entries = [
+        {
+            "id": f"fire-{n}",
+            "url": f"https://news.example.org/fire/{n}",
+            "title": title,
+            "content_text": f"{title}. Crews are working the fire line.",
+            "date_published": (now - timedelta(minutes=50 - 5 * n)).isoformat(),
+        }
+        for n, title in enumerate(titles)
+    ]
+    return json.dumps(
+        {"version": "https://jsonfeed.org/version/1.1", "title": "Fires", "items": entries}
+    ).encode()
+
+
+@pytest.fixture
+def wildfire_rule(topics):
+    topics["wildfire"].rule_phrases = "fire = 3\nblaze = 3"
+    topics["wildfire"].save()
+    return topics["wildfire"]
+
+
+def test_enrichment_batches_leave_breaking_flags_to_the_feed_and_the_periodic_check(
+    wildfire_rule, wire_settings, source
+):
+    stored, _ = store_entries(parse_feed(burst_feed(FIRES[:6])).entries, source=source())
+
+    assert stored.created == 6 and Item.objects.filter(topic_links__topic=wildfire_rule).count() == 6
+    assert not Cluster.objects.filter(breaking=True).exists()
+    assert [surge.kind for surge in refresh()] == ["topic"]
+    assert Cluster.objects.filter(breaking=True).count() == 6
+
+
+def test_ingesting_a_feed_flags_breaking_news_as_it_arrives(wildfire_rule, wire_settings, source):
+    summary = ingest_feed(source(), burst_feed(FIRES[:6]), content_type="application/feed+json")
+
+    assert summary.created == 6
+    assert Cluster.objects.filter(breaking=True).count() == 6
+
+
+def test_a_caller_of_many_feeds_can_flag_once_at_the_end(wildfire_rule, wire_settings, source):
+    feed = source()
+    ingest_feed(feed, burst_feed(FIRES[:6]), content_type="application/feed+json", flag=False)
+
+    assert not Cluster.objects.filter(breaking=True).exists()
+    assert flag_breaking()
+    assert Cluster.objects.filter(breaking=True).count() == 6
