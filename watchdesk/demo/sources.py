@@ -17,9 +17,10 @@ from watchdesk.demo.wire import demo_clock, feed_etag, load_wire, render_feed
 from watchdesk.taxonomy.models import Region
 from watchdesk.taxonomy.topics_loader import load_default_topics
 from watchdesk.wire.ingest import IngestSummary, ingest_feed
-from watchdesk.wire.models import Source
+from watchdesk.wire.models import Source, WireSettings
 
 POLL_MINUTES = 15
+PRIORITY_REGIONS = ["US-CA", "US-TX"]
 
 
 @dataclass
@@ -72,6 +73,10 @@ def load_demo_sources(*, force=False, now=None):
     now = now or timezone.now()
     load_default_topics()
     regions = dict(Region.objects.values_list("code", "pk"))
+    # The demo desk cares most about two states, so that the inbox shows the "region" part of a score.
+    wire_settings = WireSettings.load()
+    if not wire_settings.priority_regions.exists():
+        wire_settings.priority_regions.set(Region.objects.filter(code__in=PRIORITY_REGIONS))
     results = []
     for outlet in load_wire().outlets.values():
         fields = {

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from watchdesk.demo.sources import load_demo_sources
 from watchdesk.demo.wire import load_wire
-from watchdesk.taxonomy.models import Topic
-from watchdesk.wire.models import Cluster, Item, Source
+from watchdesk.taxonomy.models import Region, Topic
+from watchdesk.wire.models import Cluster, Item, Source, WireSettings
 from watchdesk.wire.polling import poll_due
 
 WIRE = load_wire()
@@ -40,6 +40,16 @@ def test_one_source_per_outlet_on_this_site_with_its_language_region_and_trust(d
     assert sources["Lone Star Responder"].home_region == regions["texas"]
     # Mobile, Alabama is not in the small test gazetteer: no home region rather than a wrong one.
     assert sources["Gulf Coast Sentinel"].home_region is None
+
+
+def test_the_demo_desk_gives_priority_to_california_and_texas(demo_wire, regions):
+    assert set(WireSettings.load().priority_regions.all()) == {regions["california"], regions["texas"]}
+    inside = Region.objects.within(regions["california"]) | Region.objects.within(regions["texas"])
+    in_the_states = Item.objects.filter(place_links__region__in=inside)
+    elsewhere = Item.objects.exclude(pk__in=in_the_states.values("pk")).filter(place_links__isnull=False)
+    assert in_the_states.exists() and elsewhere.exists()
+    assert all(item.score_parts["region"] > 0 for item in in_the_states.distinct())
+    assert all(item.score_parts["region"] == 0 for item in elsewhere.distinct())
 
 
 def test_every_story_is_in_the_inbox_at_once_with_topics(demo_wire):
