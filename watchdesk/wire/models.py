@@ -286,7 +286,8 @@ class ItemBand(models.Model):
     seen_at = models.DateTimeField()
 
     class Meta:
-        indexes = [models.Index(fields=["key", "seen_at"], name="wire_band_key_seen")]
+        # Covering: the candidate lookup reads item ids for keys inside the window from the index alone.
+        indexes = [models.Index(fields=["key", "seen_at", "item"], name="wire_band_key_seen")]
 
     def __str__(self):
         return f"{self.item_id}:{self.key}"

@@ -21,6 +21,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from watchdesk.core.fetcher import FetchError, FetchRefused, fetch
+from watchdesk.wire import relevance
 from watchdesk.wire.ingest import ingest_feed
 from watchdesk.wire.models import FetchLog, HostSlot, Source
 from watchdesk.wire.parsing import FeedError
@@ -127,7 +128,14 @@ def poll_due(*, limit=None, now=None, stop=None):
         attempted += 1
         source.refresh_from_db()  # what we read before the claim may be stale (an edit, another poll)
         summary += _poll_claimed(source, current)
+    _flag_surges(summary, now)
     return summary
+
+
+def _flag_surges(summary, now):
+    """Re-check breaking surges once after a run that brought news (each check reads a week of counts)."""
+    if summary.created or summary.updated:
+        relevance.flag_breaking(now=now)
 
 
 def poll_source(source, *, now=None):
@@ -137,7 +145,9 @@ def poll_source(source, *, now=None):
     if not claim_source(source, now, due_only=False):
         return PollSummary(deferred=1)
     source.refresh_from_db()
-    return _poll_claimed(source, now)
+    summary = _poll_claimed(source, now)
+    _flag_surges(summary, now)
+    return summary
 
 
 def _poll_claimed(source, now):
@@ -194,7 +204,7 @@ def _record_response(source, fetched, now):
         return _failed(source, now, status=f"http {fetched.status}", detail=moved.strip(), fetched=fetched)
     try:
         result = ingest_feed(
-            source, fetched.content, content_type=fetched.headers.get("content-type", ""), now=now
+            source, fetched.content, content_type=fetched.headers.get("content-type", ""), now=now, flag=False
         )
     except FeedError as error:
         return _failed(source, now, status="not a feed", detail=f"{moved}{error}", fetched=fetched)

@@ -51,7 +51,7 @@ def files(tmp_path):
 def test_files_are_ingested_with_a_progress_bar_and_a_summary(files):
     out, err = run(str(files / "harbor.xml"), str(files / "oes.atom"))
 
-    assert out.splitlines()[0] == "created 3, updated 0, skipped 1, errors 0"
+    assert out.splitlines()[0] == "created 3, updated 0, unchanged 0, skipped 1, errors 0"
     assert "2/2" in err  # the progress bar, one step per file, on standard error
     harbor = Item.objects.get(guid="hg-1")
     assert (harbor.source, harbor.outlet, harbor.origin) == (None, "Harbor Gazette", "file")
@@ -102,7 +102,7 @@ def test_bad_inputs_are_listed_with_reasons_and_the_rest_goes_in(files, web_serv
     )
 
     lines = out.splitlines()
-    assert lines[0] == "created 2, updated 0, skipped 1, errors 4"
+    assert lines[0] == "created 2, updated 0, unchanged 0, skipped 1, errors 4"
     assert f"  {files / 'missing.xml'}: no such file or directory" in lines
     assert any(line.startswith(f"  {files / 'page.html'}: ") for line in lines)
     assert f"  {web_server.url('/gone.xml')}: HTTP 404" in lines

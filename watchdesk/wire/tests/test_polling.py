@@ -82,6 +82,24 @@ def test_first_poll_stores_the_items_and_the_sources_health(outlet, web_server, 
     assert str(summary).startswith("polled 1 sources")
 
 
+def test_breaking_surges_are_checked_once_per_run_and_only_when_news_came(
+    outlet, web_server, source, now, monkeypatch
+):
+    from watchdesk.wire import relevance
+
+    checks = []
+    monkeypatch.setattr(relevance, "flag_breaking", lambda **kwargs: checks.append(kwargs))
+    web_server.routes["/other.xml"] = feed_reply(rss(ROAD))
+    source(url=web_server.url("/other.xml"))
+
+    assert poll_due(now=now).created == 3
+    assert checks == [{"now": now}]  # two feeds with news, one check
+
+    Source.objects.update(next_poll_at=None)
+    assert poll_due(now=now + timedelta(minutes=1)).unchanged == 3
+    assert len(checks) == 1  # nothing new: no check
+
+
 def test_polling_again_asks_conditionally_and_a_304_creates_nothing(outlet, web_server, now):
     def conditional(request):
         if request.headers.get("if-none-match") == '"v1"':

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from watchdesk.core.fetcher import FetchError, fetch
+from watchdesk.wire import relevance
 from watchdesk.wire.articles import store_article
 from watchdesk.wire.ingest import IngestSummary, store_entries
 from watchdesk.wire.management.commands.sources import find_source
@@ -58,6 +59,8 @@ class Command(BaseCommand):
         total = IngestSummary()
         for report in reports:
             total += report.pop("summary")
+        if total.created or total.updated:
+            relevance.flag_breaking()  # once for the whole run: it reads a week of counts
         errors = [{"path": report["path"], "error": report["error"]} for report in reports if report["error"]]
         if json:
             result = {
@@ -71,8 +74,8 @@ class Command(BaseCommand):
             self.stdout.write(_dumps(result))
         else:
             self.stdout.write(
-                f"created {total.created}, updated {total.updated}, skipped {total.skipped}, "
-                f"errors {len(errors)}"
+                f"created {total.created}, updated {total.updated}, unchanged {total.unchanged}, "
+                f"skipped {total.skipped}, errors {len(errors)}"
             )
             for error in errors:
                 self.stdout.write(f"  {error['path']}: {error['error']}")
