@@ -16,7 +16,8 @@ where it does. Recency multiplies rather than adds because the setting promises 
 halves every this many hours", and because a stale story should sink however many points it had.
 
 A cluster scores like its best item (by topic + region + trust), with the cluster part from its own
-outlet count and recency from ``last_seen_at``, so a story that keeps being reported stays fresh.
+outlet count and recency from its newest item's publication date, so a story that keeps being reported
+stays fresh, and a week-old story is not made fresh by a feed we only just added.
 
 Stored scores decay only when rescored: ``refresh()`` rescores the clusters of the last week from their
 items' stored parts, restates the cluster part of items scored before their story gained outlets, and
@@ -46,7 +47,7 @@ USUAL_WEEK = timedelta(days=7)
 # A topic or region that is usually silent counts as one item an hour, so "usually 0" needs
 # max(breaking_minimum, breaking_factor) items, not any single item.
 USUAL_FLOOR = 1.0
-# Clusters seen this recently are flagged when their topic or region surges.
+# Clusters with an item published this recently are flagged when its topic or region surges.
 BREAKING_WINDOW = timedelta(hours=3)
 
 
@@ -170,6 +171,13 @@ def _score_clusters(clusters, settings, now, *, scored=None):
     if not clusters:
         return
     points = {cluster.pk: _cluster_points(settings, cluster.outlet_count) for cluster in clusters}
+    newest = dict(
+        Item.objects.filter(cluster__in=list(points))
+        .order_by()
+        .values("cluster")
+        .annotate(newest=Max("published_at"))
+        .values_list("cluster", "newest")
+    )
     best_base = {}
 
     def consider(cluster_id, base):
@@ -209,7 +217,9 @@ def _score_clusters(clusters, settings, now, *, scored=None):
             {
                 **best_base.get(cluster.pk, dict.fromkeys(BASE_PARTS, 0.0)),
                 "cluster": points[cluster.pk],
-                "recency": _recency(now - cluster.last_seen_at, settings.recency_half_life_hours),
+                "recency": _recency(
+                    now - newest.get(cluster.pk, cluster.last_seen_at), settings.recency_half_life_hours
+                ),
             }
         )
         cluster.score = cluster.score_parts["total"]
@@ -222,9 +232,11 @@ def flag_breaking(*, now=None, settings=None):
     A topic or region surges when its original items (copies do not count) published in the last hour
     number at least ``breaking_minimum`` and at least ``breaking_factor`` times its hourly average over
     the seven days before (an average under USUAL_FLOOR counts as USUAL_FLOOR). A place counts towards
-    every region containing it: an item in Paradise counts for Butte County, California and the United
-    States, once each however many of those it names. Clusters seen in the last BREAKING_WINDOW with an
-    item in a surging topic or region get ``breaking``; every other cluster loses it.
+    the regions containing it below the country: an item in Paradise counts for Butte County and
+    California, once each however many of those it names, but for the United States only if it names
+    the country itself (a national desk would otherwise see its whole country "surge" whenever one state
+    does). Open clusters with an item published in the last BREAKING_WINDOW in a surging topic or region
+    get ``breaking``; every other cluster loses it.
 
     Returns the surges, largest first. Without a surge it costs two small queries over the last hour's
     items and one UPDATE; a busy topic or region adds a count over its week.
@@ -276,7 +288,7 @@ def flag_breaking(*, now=None, settings=None):
         if copy_of is not None:
             continue
         codes = Region.codes_in(path)
-        for depth in range(1, len(codes) + 1):
+        for depth in range(min(2, len(codes)), len(codes) + 1):
             items_under["/".join(codes[:depth]) + "/"].add(pk)
     busy = [path for path, pks in items_under.items() if len(pks) >= settings.breaking_minimum]
     if busy:
@@ -311,12 +323,13 @@ def _under(path, prefix=""):
 def _set_breaking(*, topic_ids, region_paths, now):
     flagged = []
     if topic_ids or region_paths:
-        matching = Q(items__topic_links__topic_id__in=topic_ids) if topic_ids else Q()
+        matching = Q(items__topic_links__topic_id__in=topic_ids) if topic_ids else Q(pk__in=[])
         for path in region_paths:
             matching |= _under(path, prefix="items__place_links__")
+        # In one filter(): the item that is in the surging topic or region is the recent one.
         flagged = list(
             Cluster.objects.open(now)
-            .filter(matching, last_seen_at__gte=now - BREAKING_WINDOW)
+            .filter(matching, items__published_at__gte=now - BREAKING_WINDOW, items__published_at__lte=now)
             .order_by()
             .values_list("pk", flat=True)
             .distinct()

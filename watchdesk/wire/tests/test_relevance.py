@@ -130,6 +130,17 @@ def test_an_older_story_scores_lower(filed, wire_settings):
     assert day_old.score == pytest.approx(fresh.score / 4, rel=0.01)
 
 
+def test_a_story_first_seen_today_but_published_yesterday_is_not_fresh(filed, wire_settings):
+    day_old = filed("Evacuation order issued for Mill Fire", topic="wildfire", hours_ago=24)
+    Item.objects.filter(pk=day_old.pk).update(first_seen_at=timezone.now())  # a feed added today
+    day_old.refresh_from_db()
+
+    [day_old] = enrich([day_old])
+
+    day_old.cluster.refresh_from_db()
+    assert day_old.cluster.score_parts["recency"] == pytest.approx(0.25, abs=0.001)
+
+
 def test_an_article_without_a_source_counts_as_trust_fifty(filed, wire_settings, source):
     article, trusted = enrich(
         [
@@ -249,7 +260,7 @@ def test_a_steady_rate_is_not_breaking(filed, topics, wire_settings, source):
     assert not Cluster.objects.filter(breaking=True).exists()
 
 
-def test_a_surge_in_a_city_is_a_surge_in_its_state_and_country(filed, regions, wire_settings):
+def test_a_surge_in_a_city_is_a_surge_in_its_state_not_its_whole_country(filed, regions, wire_settings):
     burst(filed, 5, topic=None, place="los_angeles")
 
     surges = {(surge.kind, surge.id, surge.count) for surge in flag_breaking()}
@@ -257,9 +268,31 @@ def test_a_surge_in_a_city_is_a_surge_in_its_state_and_country(filed, regions, w
     assert surges == {
         ("region", regions["los_angeles"].pk, 5),
         ("region", regions["california"].pk, 5),
-        ("region", regions["us"].pk, 5),
     }
     assert Cluster.objects.filter(breaking=True).count() == 5
+
+
+def test_stories_naming_the_country_itself_can_make_it_surge(filed, regions, wire_settings):
+    burst(filed, 5, topic=None, place="mali")
+
+    assert {(surge.kind, surge.id) for surge in flag_breaking()} == {("region", regions["mali"].pk)}
+
+
+def test_only_stories_published_during_the_surge_are_flagged(filed, topics, wire_settings):
+    older = filed("Controlled burn planned near Ojai", topic="wildfire", hours_ago=5)
+    Item.objects.filter(pk=older.pk).update(first_seen_at=timezone.now())  # from a feed added today
+    older.refresh_from_db()
+    assign_clusters([older])
+    burst(filed, 6)
+    older.cluster.refresh_from_db()
+    # Seen just now, but published five hours ago: not part of this surge.
+    assert older.cluster.last_seen_at > timezone.now() - timedelta(minutes=5)
+
+    assert flag_breaking()
+
+    assert Cluster.objects.filter(breaking=True).count() == 6
+    older.cluster.refresh_from_db()
+    assert not older.cluster.breaking
 
 
 def test_the_flag_clears_when_the_surge_is_over(filed, wire_settings):
