@@ -286,14 +286,34 @@ def story_text(rng, hazard, place, number):
     official = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
     count = rng.randrange(2, 900)
     title = f"{noun.capitalize()} near {street} in {place}: {facts[0]}, {count} {rng.choice(COUNTED)}"
+    lead = rng.choice(
+        [
+            f"{rng.choice(OPENERS)} a {noun} near {street} in {place} prompted {facts[0]} "
+            f"{rng.choice(WHEN)}, affecting {count} {rng.choice(COUNTED)}.",
+            f"{facts[0].capitalize()} followed a {noun} along {street} in {place} {rng.choice(WHEN)}; "
+            f"{count} {rng.choice(COUNTED)} were in the zone.",
+            f"A {noun} reported {rng.choice(WHEN)} on {street} left {count} {rng.choice(COUNTED)} under "
+            f"{facts[0]} in {place}.",
+            f"In {place}, {count} {rng.choice(COUNTED)} faced {facts[0]} after a {noun} broke out near "
+            f"{street} {rng.choice(WHEN)}.",
+        ]
+    )
+    quote = rng.choice(
+        [
+            f"<b>{facts[1].capitalize()}</b> were reported, and {facts[2]} followed, said {official}, "
+            f"the {rng.choice(ROLES)}.",
+            f"“We saw {facts[1]} early and planned for {facts[2]},” {official}, the {rng.choice(ROLES)}, "
+            "told reporters.",
+            f"{official}, the {rng.choice(ROLES)}, pointed to {facts[1]} and warned of {facts[2]}.",
+        ]
+    )
+    link = rng.choice(["Updates", "Road closures", "Shelter list", "Maps", "Official notice", "Live blog"])
     sentences = [
-        f"{rng.choice(OPENERS)} a {noun} near {street} in {place} prompted {facts[0]} "
-        f"{rng.choice(WHEN)}, affecting {count} {rng.choice(COUNTED)}.",
-        f"<b>{facts[1].capitalize()}</b> were reported, and {facts[2]} followed, said {official}, "
-        f"the {rng.choice(ROLES)}.",
+        lead,
+        quote,
         detail(rng),
         rng.choice(FILLER),
-        f'More at <a href="https://alerts.example.gov/{label.lower()}/{number}">the county alert page</a>.',
+        f'<a href="https://alerts.example.gov/{label.lower()}/{number}">{link}</a>.',
     ]
     return title, sentences
 

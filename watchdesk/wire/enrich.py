@@ -8,6 +8,7 @@ batch, so it runs once per feed document (``ingest.ingest_feed``) and every few 
 (``tasks.refresh_scores``), not once per batch.
 """
 
+from django.db import transaction
 from django.utils import timezone
 
 from watchdesk.wire import clustering, places, relevance, topics
@@ -19,7 +20,12 @@ def enrich(items, *, now=None):
     if not items:
         return
     now = now or timezone.now()
-    topics.apply_topics(items)
-    places.apply_places(items)
-    clustering.assign_clusters(items, now=now)
-    relevance.score(items, now=now, flag=False)
+    # One transaction for the four steps: an item is never left half-filed (topics but no cluster), and
+    # one commit instead of four (on SQLite a commit is a WAL append, a fifth of the time of a small feed).
+    # The items themselves were committed before, so a failure here loses none: they stay stored with
+    # enriched_at empty and the next poll enriches them again.
+    with transaction.atomic():
+        topics.apply_topics(items)
+        places.apply_places(items)
+        clustering.assign_clusters(items, now=now)
+        relevance.score(items, now=now, flag=False)
