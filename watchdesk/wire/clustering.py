@@ -48,7 +48,7 @@ from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
 from watchdesk.wire.bulk import insert_returning, insert_rows, update_rows
-from watchdesk.wire.models import Cluster, Item, ItemBand, ItemPlace, host_of
+from watchdesk.wire.models import Cluster, Item, ItemBand, ItemPlace, Source, host_of
 
 WINDOW = timedelta(days=7)
 NUM_PERM = 96
@@ -274,6 +274,7 @@ def _find_originals(items, since):
 def _assign_chunk(items, now):
     since = min(now, items[0].first_seen_at) - WINDOW
     previous_cluster = {item.id: item.cluster_id for item in items}
+    previous_original = {item.id: item.duplicate_of_id for item in items}
     originals = _find_originals(items, since)
 
     word_sets = [shingles(item.title, item.text) for item in items]
@@ -286,16 +287,15 @@ def _assign_chunk(items, now):
     # the query has a parameter per item rather than per band.
     batch_pks = list(previous_cluster)
     ItemBand.objects.filter(item_id__in=batch_pks).delete()
-    insert_rows(
-        ItemBand,
-        ["item", "key", "seen_at"],
-        [
-            (item.id, key, item.first_seen_at)
-            for index, item in enumerate(items)
-            if banded[index]
-            for key in keys[index]
-        ],
-    )
+    # In key order: each row lands next to the previous one in the key index, not on a random page.
+    band_rows = [
+        (key, item.id, item.first_seen_at)
+        for index, item in enumerate(items)
+        if banded[index]
+        for key in keys[index]
+    ]
+    band_rows.sort()
+    insert_rows(ItemBand, ["key", "item", "seen_at"], band_rows)
     holders_of = defaultdict(list)  # band key -> pks of earlier items holding it
     if any(banded):
         batch_keys = ItemBand.objects.filter(item_id__in=batch_pks).values("key")
@@ -343,19 +343,25 @@ def _assign_chunk(items, now):
             new_clusters.append(target)
         cluster_of[item.id] = target
 
-    _create_clusters(new_clusters)
+    _create_clusters(new_clusters, cluster_of, items, originals)
     for item, sig in zip(items, sigs, strict=True):
         target = cluster_of[item.id]
         item.cluster_id = target if isinstance(target, int) else target.pk
         item.duplicate_of_id = originals[item.id][0] if item.id in originals else None
         item.minhash = sig.tobytes()
-    update_rows(
-        Item,
-        ["cluster", "duplicate_of", "minhash"],
-        [(item.id, item.cluster_id, item.duplicate_of_id, item.minhash) for item in items],
-    )
+    # duplicate_of is written only when some item's changes: an UPDATE naming an indexed column costs an
+    # index write per row even when the value stays the same.
+    if any(item.duplicate_of_id != previous_original[item.id] for item in items):
+        fields, rows = (
+            ["cluster", "duplicate_of", "minhash"],
+            [(item.id, item.cluster_id, item.duplicate_of_id, item.minhash) for item in items],
+        )
+    else:
+        fields, rows = ["cluster", "minhash"], [(item.id, item.cluster_id, item.minhash) for item in items]
+    update_rows(Item, fields, rows)
+    # Clusters started here are complete already; the others (joined or left) are summarised again.
     touched = {item.cluster_id for item in items} | {pk for pk in previous_cluster.values() if pk}
-    refresh_clusters(touched, now=now)
+    refresh_clusters(touched - {cluster.pk for cluster in new_clusters}, now=now)
 
 
 def _similar_candidates(items, sigs, shortlist, known):
@@ -374,37 +380,67 @@ def _similar_candidates(items, sigs, shortlist, known):
 class _NewCluster:
     """A cluster a batch item starts; its row is written once the whole batch has been assigned."""
 
-    __slots__ = ("item", "pk")
+    __slots__ = ("item", "lead_id", "pk")
 
     def __init__(self, item):
-        self.item, self.pk = item, None
+        self.item, self.lead_id, self.pk = item, None, None
 
 
-def _create_clusters(new_clusters):
-    """Insert the new clusters in one statement, each led (for now) by the item that started it.
+def _create_clusters(new_clusters, cluster_of, items, originals):
+    """Insert the new clusters in one statement, their summaries already complete.
 
-    ``refresh_clusters`` fills in their summaries afterwards, as for any cluster the batch touched.
+    A cluster started by this batch holds only items of this batch, so its lead, title, counts and times
+    are worked out here by the rules of ``refresh_clusters`` rather than read back from the database.
     """
+    if not new_clusters:
+        return
+    members = defaultdict(list)
+    for item in items:
+        target = cluster_of[item.id]
+        if isinstance(target, _NewCluster):
+            members[target].append(item)
+    trust = _trust_of_sources(members.values(), originals)
     fields = ["lead", "title", "status", "score", "score_parts", "item_count", "outlet_count", "breaking"]
     fields += ["first_seen_at", "last_seen_at"]
-    rows = [
-        (
-            c.item.id,
-            c.item.title[:500],
-            Cluster.Status.NEW,
-            0.0,
-            {},
-            1,
-            1,
-            False,
-            c.item.first_seen_at,
-            c.item.first_seen_at,
-        )
-        for c in new_clusters
-    ]
-    pk_of_lead = {lead: pk for pk, lead in insert_returning(Cluster, fields, rows, returning=["id", "lead"])}
+    rows = []
     for cluster in new_clusters:
-        cluster.pk = pk_of_lead[cluster.item.id]
+        group = members[cluster]
+        originals_in = [item for item in group if item.id not in originals]
+        if originals_in:
+            lead = min(originals_in, key=lambda it: (-trust.get(it.source_id, DEFAULT_TRUST), _order(it)))
+        else:  # only copies, whose originals are elsewhere: the starter stays the lead
+            lead = cluster.item
+        cluster.lead_id = lead.id
+        outlets = {_outlet_of_item(item) for item in group}
+        seen = [item.first_seen_at for item in group]
+        rows.append(
+            (lead.id, lead.title[:500], Cluster.Status.NEW, 0.0, {}, len(group), len(outlets), False)
+            + (min(seen), max(seen))
+        )
+    returned = insert_returning(Cluster, fields, rows, returning=["id", "lead"])
+    pk_of_lead = {lead: pk for pk, lead in returned}
+    for cluster in new_clusters:
+        cluster.pk = pk_of_lead[cluster.lead_id]
+
+
+def _trust_of_sources(groups, originals):
+    """{source pk: trust} for the sources whose trust decides a new cluster's lead: those of clusters
+    whose originals come from more than one source. Usually none (a batch is one feed), so no query."""
+    wanted = set()
+    for group in groups:
+        sources = {item.source_id for item in group if item.id not in originals}
+        if len(sources) > 1:
+            wanted |= sources
+    wanted.discard(None)
+    if not wanted:
+        return {}
+    return dict(Source.objects.filter(pk__in=wanted).values_list("pk", "trust"))
+
+
+def _outlet_of_item(item):
+    """``_outlet_of`` for an item in memory, with the same rule for when the link's host counts."""
+    unnamed_url = item.url if item.outlet == "" and item.source_id is None else ""
+    return _outlet_of({"outlet": item.outlet, "source_id": item.source_id, "unnamed_url": unnamed_url})
 
 
 def _most_shared(holders_of, keys):
@@ -488,16 +524,19 @@ def refresh_clusters(cluster_ids, *, now=None):
         .annotate(count=Count("pk"), first=Min("first_seen_at"), last=Max("first_seen_at"))
     ):
         outlets[row["cluster_id"]].append(row)
-    leads = {
-        cluster_id: (pk, title)
-        for cluster_id, pk, title in Item.objects.filter(
-            cluster_id__in=cluster_ids, duplicate_of__isnull=True
-        )
+    # The lead: rank 1 of its cluster, originals first. Originals are told apart by the ranking rather than
+    # by a WHERE on duplicate_of, which SQLite would answer from the duplicate_of index: a scan of every
+    # original ever stored, instead of the items of these clusters. A cluster whose rank 1 is a copy has
+    # no original, and keeps its lead.
+    ranked = (
+        Item.objects.filter(cluster_id__in=cluster_ids)
+        .order_by()
         .annotate(
             rank=Window(
                 RowNumber(),
                 partition_by=F("cluster_id"),
                 order_by=[
+                    F("duplicate_of").asc(nulls_first=True),
                     Coalesce("source__trust", DEFAULT_TRUST).desc(),
                     F("first_seen_at").asc(),
                     F("pk").asc(),
@@ -505,8 +544,9 @@ def refresh_clusters(cluster_ids, *, now=None):
             )
         )
         .filter(rank=1)
-        .values_list("cluster_id", "pk", "title")
-    }
+        .values_list("cluster_id", "pk", "title", "duplicate_of")
+    )
+    leads = {cluster_id: (pk, title) for cluster_id, pk, title, copy_of in ranked if copy_of is None}
 
     changed, empty = [], []
     for pk, cluster in clusters.items():

@@ -209,6 +209,22 @@ def test_the_most_trusted_outlet_leads_the_cluster(story, source):
     assert cluster.title == RIDGE_FIRE[1][0]
 
 
+def test_a_cluster_started_by_one_batch_is_summarised_like_any_other(story, source):
+    # Started and filled in one batch, the cluster's summary is worked out without reading it back:
+    # it must match what refresh_clusters finds from the rows.
+    first = story(RIDGE_FIRE[0], outlet=source(trust=40), minutes_ago=10)
+    trusted = story(RIDGE_FIRE[1], outlet=source(name="Butte Wire Service", trust=90), minutes_ago=5)
+    assign_clusters([first, trusted])
+
+    cluster = Cluster.objects.get()
+    summary = (cluster.lead_id, cluster.title, cluster.item_count, cluster.outlet_count)
+    assert summary == (trusted.pk, RIDGE_FIRE[1][0], 2, 2)
+    assert (cluster.first_seen_at, cluster.last_seen_at) == (first.first_seen_at, trusted.first_seen_at)
+    clustering.refresh_clusters([cluster.pk])
+    cluster.refresh_from_db()
+    assert (cluster.lead_id, cluster.title, cluster.item_count, cluster.outlet_count) == summary
+
+
 def copies_from_new_outlets(story, count, minutes_ago=0):
     title, text = RIDGE_FIRE[0]
     return [story((title, text), content_hash="d" * 64, minutes_ago=minutes_ago) for _ in range(count)]
