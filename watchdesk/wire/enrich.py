@@ -12,10 +12,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from watchdesk.wire import clustering, places, relevance, topics
+from watchdesk.wire.models import Item
 
 
 def enrich(items, *, now=None):
-    """File ``items`` under topics and places, group them into clusters and score them."""
+    """File ``items`` under topics and places, group them into clusters, score them, and mark them
+    enriched (``enriched_at``), all in one transaction."""
     items = [item for item in items if item.pk]
     if not items:
         return
@@ -29,3 +31,8 @@ def enrich(items, *, now=None):
         places.apply_places(items)
         clustering.assign_clusters(items, now=now)
         relevance.score(items, now=now, flag=False)
+        pks = [item.pk for item in items]
+        for start in range(0, len(pks), 500):
+            Item.objects.filter(pk__in=pks[start : start + 500]).update(enriched_at=now)
+    for item in items:
+        item.enriched_at = now

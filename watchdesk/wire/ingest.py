@@ -161,14 +161,8 @@ def store_entries(entries, *, source=None, outlet="", origin="feed", now=None, s
 def _enrich(items, now):
     """Enrich, then mark the items enriched. Enrichment runs after the items are committed, so a crash in
     it leaves them stored but unmarked, and the next poll of the feed hands them to enrichment again."""
-    if not items:
-        return
-    enrich.enrich(items, now=now)
-    pks = [item.pk for item in items]
-    for start in range(0, len(pks), LOOKUP_BATCH):
-        Item.objects.filter(pk__in=pks[start : start + LOOKUP_BATCH]).update(enriched_at=now)
-    for item in items:
-        item.enriched_at = now
+    if items:
+        enrich.enrich(items, now=now)  # which marks them enriched in the same transaction
 
 
 def _unstorable(entry):

@@ -24,9 +24,14 @@ def read(name):
 @pytest.fixture(autouse=True)
 def enriched(monkeypatch):
     """Record what is handed to enrichment instead of enriching it: these tests are about storing, and
-    enrichment has tests of its own."""
+    enrichment has tests of its own. Like the real one, it marks the items enriched."""
     calls = []
-    monkeypatch.setattr(enrich, "enrich", lambda items, *, now=None: calls.append((list(items), now)))
+
+    def record(items, *, now=None):
+        calls.append((list(items), now))
+        Item.objects.filter(pk__in=[item.pk for item in items]).update(enriched_at=now)
+
+    monkeypatch.setattr(enrich, "enrich", record)
     return calls
 
 
