@@ -55,6 +55,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from watchdesk.taxonomy.models import Region
+from watchdesk.wire.bulk import insert_rows
 
 WORD_LISTS = Path(__file__).resolve().parent / "data" / "places.json"
 MAX_PLACES = 8
@@ -575,5 +576,10 @@ def apply_places(items, *, tagger=None):
         ]
         with transaction.atomic():
             ItemPlace.objects.filter(item_id__in=[item.pk for item in batch]).delete()
-            created += ItemPlace.objects.bulk_create(rows)
+            insert_rows(
+                ItemPlace,
+                ["item", "region", "confidence", "mention", "origin"],
+                [(row.item_id, row.region_id, row.confidence, row.mention, row.origin) for row in rows],
+            )
+            created += rows
     return created
