@@ -170,9 +170,10 @@ class PlaceScore:
 def load_details(clusters, *, with_text=False):
     """Give each cluster (a list, already fetched) its items, topics and places, in three queries.
 
-    Each cluster gets ``item_list`` (the lead first, then newest first), ``lead_item``, ``topic_list``
-    and ``place_list`` (best first, the best score, phrases and confidence over its items); each item
-    gets ``topic_list`` and ``place_list`` of its own. ``with_text`` also loads the items' summaries.
+    Each cluster gets ``item_list`` (the lead first, then newest first), ``lead_item``,
+    ``newest_published``, ``topic_list`` and ``place_list`` (best first, the best score, phrases and
+    confidence over its items); each item gets ``topic_list`` and ``place_list`` of its own.
+    ``with_text`` also loads the items' summaries.
     """
     clusters = list(clusters)
     ids = [cluster.pk for cluster in clusters]
@@ -202,6 +203,9 @@ def load_details(clusters, *, with_text=False):
             members = [lead, *(item for item in members if item is not lead)]
         cluster.item_list = members
         cluster.lead_item = lead
+        # How old the story is: its newest report's publication date (a feed added today may bring
+        # week-old stories, so "first seen" alone would mislead).
+        cluster.newest_published = max((item.published_at for item in members), default=None)
         cluster.topic_list = merge_topics(members)
         cluster.place_list = merge_places(members)
     return clusters

@@ -56,6 +56,15 @@ def test_the_inbox_lists_open_stories_by_score_and_newest_first_within_a_score(e
     assert listed(response) == [top.pk, newer.pk, older.pk, reviewed.pk, woken.pk, low.pk]
 
 
+def test_a_storys_age_is_that_of_its_newest_report_not_when_we_first_saw_it(editor_client, story):
+    cluster = story("Levee repairs finished", outlets=2, age=timedelta(minutes=5))
+    cluster.items.update(published_at=timezone.now() - timedelta(days=2, hours=1))
+
+    row = editor_client.get(reverse("inbox:index")).content.decode()
+
+    assert "2\xa0days, 1\xa0hour</time> old" in row
+
+
 def test_a_row_shows_outlets_topics_places_score_parts_and_the_breaking_badge(
     editor_client, story, topics, regions
 ):
