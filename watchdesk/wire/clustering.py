@@ -34,7 +34,7 @@ number of queries (the band lookup is a subquery on the batch's own bands, not a
 
 import re
 import unicodedata
-from collections import Counter, defaultdict
+from collections import defaultdict
 from datetime import timedelta
 from itertools import chain
 from urllib.parse import urlsplit
@@ -42,7 +42,7 @@ from urllib.parse import urlsplit
 import numpy as np
 from datasketch import MinHash
 from datasketch.hashfunc import sha1_hash32
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import Case, Count, F, Max, Min, Q, Value, When, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
@@ -296,19 +296,10 @@ def _assign_chunk(items, now):
     ]
     band_rows.sort()
     insert_rows(ItemBand, ["key", "item", "seen_at"], band_rows)
-    holders_of = defaultdict(list)  # band key -> pks of earlier items holding it
-    if any(banded):
-        batch_keys = ItemBand.objects.filter(item_id__in=batch_pks).values("key")
-        sharing = ItemBand.objects.filter(key__in=batch_keys, seen_at__gte=since).exclude(
-            item_id__in=batch_pks
-        )
-        for key, pk in sharing.values_list("key", "item_id"):
-            holders_of[key].append(pk)
     # Each item is compared with the earlier items sharing most bands with it (the number of shared
     # bands grows with similarity), so a story told a hundred times costs no more than one told ten.
-    shortlist = {
-        item.id: _most_shared(holders_of, keys[index]) for index, item in enumerate(items) if banded[index]
-    }
+    shortlist = _shortlists(batch_pks, since) if any(banded) else {}
+    shortlist = {item.id: shortlist.get(item.id, []) for index, item in enumerate(items) if banded[index]}
     known = {}  # pk -> (cluster id, signature)
     wanted = set(chain.from_iterable(shortlist.values()))
     if wanted:
@@ -443,10 +434,36 @@ def _outlet_of_item(item):
     return _outlet_of({"outlet": item.outlet, "source_id": item.source_id, "unnamed_url": unnamed_url})
 
 
-def _most_shared(holders_of, keys):
-    """The MAX_CANDIDATES earlier items holding most of these band keys."""
-    shared = Counter(chain.from_iterable(holders_of.get(key, ()) for key in keys))
-    return [pk for pk, _ in shared.most_common(MAX_CANDIDATES)]
+def _shortlists(batch_pks, since):
+    """{batch item pk: the MAX_CANDIDATES earlier items (within the window) sharing most LSH bands with
+    it, the newest first among equals}, in one query.
+
+    The database counts the shared bands of every pair and keeps the top of each list, so a few dozen
+    rows per item come back instead of every holder of every band (hundreds per item when many stories
+    share vocabulary). The batch's own bands are already written.
+    """
+    connection = connections[router.db_for_read(ItemBand)]
+    table = connection.ops.quote_name(ItemBand._meta.db_table)
+    batch = ", ".join(["%s"] * len(batch_pks))
+    sql = f"""
+        SELECT batch_item, other_item FROM (
+            SELECT mine.item_id AS batch_item, theirs.item_id AS other_item,
+                   ROW_NUMBER() OVER (
+                       PARTITION BY mine.item_id ORDER BY COUNT(*) DESC, theirs.item_id DESC
+                   ) AS place_in_list
+            FROM {table} mine JOIN {table} theirs ON theirs.key = mine.key
+            WHERE mine.item_id IN ({batch}) AND theirs.seen_at >= %s AND theirs.item_id NOT IN ({batch})
+            GROUP BY mine.item_id, theirs.item_id
+        ) ranked
+        WHERE place_in_list <= %s
+    """
+    params = [*batch_pks, connection.ops.adapt_datetimefield_value(since), *batch_pks, MAX_CANDIDATES]
+    lists = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for batch_item, other_item in cursor.fetchall():
+            lists[batch_item].append(other_item)
+    return lists
 
 
 def _areas_of(pks):
