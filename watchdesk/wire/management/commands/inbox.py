@@ -64,7 +64,10 @@ class Command(BaseCommand):
         for cluster in rows:
             topics = ", ".join(f"{entry.topic.slug} {entry.score:.1f}" for entry in cluster.topic_list[:3])
             places = ", ".join(entry.region.label for entry in cluster.place_list[:3])
-            parts = ", ".join(f"{name} {value:.1f}" for name, value in numeric_parts(cluster.score_parts))
+            # One part per line: the score column stays narrow and the titles keep the room.
+            parts = "\n".join(
+                f"{name} {value:.1f}" for name, value in numeric_parts(cluster.score_parts) if name != "total"
+            )
             title = ("[bold red]BREAKING[/] " if cluster.breaking else "") + escape(cluster.title)
             table.add_row(
                 f"{cluster.score:.1f}" + (f"\n[dim]{escape(parts)}[/]" if parts else ""),
