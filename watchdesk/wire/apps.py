@@ -1,7 +1,16 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 
 
 class WireConfig(AppConfig):
     name = "watchdesk.wire"
     label = "wire"
     verbose_name = "Wire"
+
+    def ready(self):
+        from watchdesk.taxonomy.models import Region
+        from watchdesk.wire import signal_handlers
+
+        # A region saved or deleted in this process: the compiled gazetteer is out of date at once.
+        for signal, uid in ((post_save, "saved"), (post_delete, "deleted")):
+            signal.connect(signal_handlers.region_changed, sender=Region, dispatch_uid=f"wire.region_{uid}")

@@ -1,4 +1,7 @@
-"""Bulk writes for enrichment: one ``executemany`` per batch instead of Django's parameter-capped batches.
+"""Batch helpers for the wire: slices of a batch, a compiled object kept until its rows change, and
+bulk writes.
+
+Bulk writes for enrichment: one ``executemany`` per batch instead of Django's parameter-capped batches.
 
 ``bulk_create`` and ``bulk_update`` split their statements at SQLite's conservative 999-parameter budget,
 so writing 32 LSH bands for each of 50 items took five INSERTs, and the number of queries grew with the
@@ -9,6 +12,38 @@ would store them.
 """
 
 from django.db import connections, router
+
+BATCH = 500  # rows per IN (...) list or per bulk statement: well inside every database's parameter limit
+
+
+def chunks(values, size=BATCH):
+    """``values`` (a sequence) in slices of at most ``size``."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+class Compiled:
+    """An expensive object built from database rows (the topic automaton, the gazetteer), kept per process
+    and rebuilt only when ``signature()`` (one cheap aggregate query) changes. Call ``get()`` once per
+    batch. Two threads that find it stale at once both rebuild it; the last one wins, which is harmless.
+    """
+
+    def __init__(self, signature, build):
+        self.signature, self.build = signature, build
+        self.cached = None  # (signature, object)
+
+    def get(self):
+        signature = self.signature()
+        cached = self.cached
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        built = self.build()
+        self.cached = (signature, built)
+        return built
+
+    def forget(self):
+        self.cached = None
+
 
 _NUMBERS = {
     "AutoField",

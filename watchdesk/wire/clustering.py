@@ -47,7 +47,7 @@ from django.db.models import Case, Count, F, Max, Min, Q, Value, When, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
-from watchdesk.wire.bulk import insert_returning, insert_rows, update_rows
+from watchdesk.wire.bulk import chunks, insert_returning, insert_rows, update_rows
 from watchdesk.wire.models import Cluster, Item, ItemBand, ItemPlace, Source, host_of
 
 WINDOW = timedelta(days=7)
@@ -223,9 +223,9 @@ def assign_clusters(items, *, now=None):
     if not items:
         return
     now = now or timezone.now()
-    for start in range(0, len(items), CHUNK):
+    for batch in chunks(items, CHUNK):
         with transaction.atomic():
-            _assign_chunk(items[start : start + CHUNK], now)
+            _assign_chunk(batch, now)
 
 
 def _find_originals(items, since):

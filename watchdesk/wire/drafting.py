@@ -104,28 +104,21 @@ def cluster_for(item):
     return cluster
 
 
+def _item_or_cluster(links, item, cluster, column, *ordering):
+    """Distinct ``column`` values of the item's links, in ``ordering``; the cluster's when it has none."""
+    mine = links.filter(item=item)
+    chosen = mine if mine.exists() else links.filter(item__cluster=cluster)
+    return list(dict.fromkeys(chosen.order_by(*ordering).values_list(column, flat=True)))
+
+
 def topics_for(item, cluster):
     """The item's topics, best first; the cluster's when the item itself has none."""
-    links = ItemTopic.objects.filter(item=item)
-    if not links.exists():
-        links = ItemTopic.objects.filter(item__cluster=cluster)
-    seen = []
-    for topic_id in links.order_by("-score").values_list("topic_id", flat=True):
-        if topic_id not in seen:
-            seen.append(topic_id)
-    return seen
+    return _item_or_cluster(ItemTopic.objects, item, cluster, "topic_id", "-score")
 
 
 def regions_for(item, cluster):
     """The item's places, most certain first, at most ``MAX_REGIONS``; the cluster's when it has none."""
-    links = ItemPlace.objects.filter(item=item)
-    if not links.exists():
-        links = ItemPlace.objects.filter(item__cluster=cluster)
-    seen = []
-    for region_id in links.order_by("-confidence", "pk").values_list("region_id", flat=True):
-        if region_id not in seen:
-            seen.append(region_id)
-    return seen[:MAX_REGIONS]
+    return _item_or_cluster(ItemPlace.objects, item, cluster, "region_id", "-confidence", "pk")[:MAX_REGIONS]
 
 
 def existing_post(cluster):

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from watchdesk.wire import clustering, places, relevance, topics
+from watchdesk.wire.bulk import chunks
 from watchdesk.wire.models import Item
 
 
@@ -31,8 +32,7 @@ def enrich(items, *, now=None):
         places.apply_places(items)
         clustering.assign_clusters(items, now=now)
         relevance.score(items, now=now, flag=False)
-        pks = [item.pk for item in items]
-        for start in range(0, len(pks), 500):
-            Item.objects.filter(pk__in=pks[start : start + 500]).update(enriched_at=now)
+        for batch in chunks([item.pk for item in items]):
+            Item.objects.filter(pk__in=batch).update(enriched_at=now)
     for item in items:
         item.enriched_at = now

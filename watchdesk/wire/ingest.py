@@ -22,14 +22,13 @@ from django.utils import timezone
 
 from watchdesk.core.sanitize import clean_html, storable
 from watchdesk.wire import enrich, relevance
-from watchdesk.wire.bulk import insert_returning
+from watchdesk.wire.bulk import chunks, insert_returning
 from watchdesk.wire.canonical import canonical_url
 from watchdesk.wire.models import Item, SkippedEntry, Source
 from watchdesk.wire.parsing import MAX_AUTHOR, MAX_GUID, MAX_TITLE, MAX_URL, parse_feed
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 EARLIEST_DATE = datetime(1990, 1, 1, tzinfo=UTC)
-LOOKUP_BATCH = 500  # GUIDs per "which of these do we have?" query
 INSERT_BATCH = 500  # Django lowers it further where the database needs fewer parameters per query
 SKIP_REPEAT = timedelta(days=1)  # the same skip of the same entry is recorded once a day, not every poll
 
@@ -155,15 +154,11 @@ def store_entries(entries, *, source=None, outlet="", origin="feed", now=None, s
 
     summary.created, summary.updated, summary.skipped = len(created), len(updated), len(skips)
     changed = created + updated
-    _enrich(changed + to_enrich, now)
+    # After the items are committed: a crash in enrichment leaves them stored but not marked enriched,
+    # and the next poll of the feed hands them to enrichment again.
+    if changed or to_enrich:
+        enrich.enrich(changed + to_enrich, now=now)
     return summary, changed
-
-
-def _enrich(items, now):
-    """Enrich, then mark the items enriched. Enrichment runs after the items are committed, so a crash in
-    it leaves them stored but unmarked, and the next poll of the feed hands them to enrichment again."""
-    if items:
-        enrich.enrich(items, now=now)  # which marks them enriched in the same transaction
 
 
 def _unstorable(entry):
@@ -184,8 +179,8 @@ def _unstorable(entry):
 def _existing_items(source, guids):
     found = {}
     items = Item.objects.filter(source=source) if source else Item.objects.filter(source__isnull=True)
-    for start in range(0, len(guids), LOOKUP_BATCH):
-        for item in items.filter(guid__in=guids[start : start + LOOKUP_BATCH]):
+    for batch in chunks(guids):
+        for item in items.filter(guid__in=batch):
             found[item.guid] = item
     return found
 
@@ -303,8 +298,8 @@ def _record_skips(source, skips, now):
     recent = SkippedEntry.objects.filter(seen_at__gte=now - SKIP_REPEAT)
     recent = recent.filter(source=source) if source else recent.filter(source__isnull=True)
     guids = sorted({guid for guid, _ in rows})
-    for start in range(0, len(guids), LOOKUP_BATCH):
-        rows -= set(recent.filter(guid__in=guids[start : start + LOOKUP_BATCH]).values_list("guid", "reason"))
+    for batch in chunks(guids):
+        rows -= set(recent.filter(guid__in=batch).values_list("guid", "reason"))
     SkippedEntry.objects.bulk_create(
         [SkippedEntry(source=source, guid=guid, reason=reason, seen_at=now) for guid, reason in sorted(rows)],
         batch_size=INSERT_BATCH,

@@ -6,7 +6,6 @@ files the item under topics (``ItemTopic``), places (``ItemPlace``) and a ``Clus
 the MinHash LSH buckets), and scores it. Editors work from the clusters in the inbox.
 """
 
-from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -99,10 +98,6 @@ class Source(models.Model):
         self.host = host_of(self.url)
         super().save(*args, **kwargs)
 
-    @property
-    def healthy(self):
-        return self.consecutive_errors == 0
-
 
 class HostSlot(models.Model):
     """One outbound request at a time per host, across all workers, and the host's Retry-After."""
@@ -170,9 +165,6 @@ class ItemQuerySet(models.QuerySet):
     def originals(self):
         """Items that are not exact copies of another item."""
         return self.filter(duplicate_of__isnull=True)
-
-    def recent(self, days=7, now=None):
-        return self.filter(first_seen_at__gte=(now or timezone.now()) - timedelta(days=days))
 
 
 class Item(models.Model):
@@ -376,7 +368,3 @@ class WireSettings(BaseGenericSetting):
 
     class Meta:
         verbose_name = "wire settings"
-
-    @classmethod
-    def current(cls):
-        return cls.load()

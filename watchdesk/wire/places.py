@@ -51,11 +51,9 @@ from pathlib import Path
 import ahocorasick
 from django.db import transaction
 from django.db.models import Count, Max
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
 
 from watchdesk.taxonomy.models import Region
-from watchdesk.wire.bulk import insert_rows
+from watchdesk.wire.bulk import Compiled, chunks, insert_rows
 
 WORD_LISTS = Path(__file__).resolve().parent / "data" / "places.json"
 MAX_PLACES = 8
@@ -503,8 +501,6 @@ class Geotagger:
 
 # --- One tagger per process -----------------------------------------------------------------------------
 
-_cached = None  # (signature, tagger)
-
 
 def regions_signature():
     """Changes when regions are added or removed: one aggregate query."""
@@ -512,36 +508,21 @@ def regions_signature():
     return (row["count"], row["last_pk"])
 
 
+_tagger = Compiled(regions_signature, Geotagger.from_db)
+
+
 def current_geotagger():
     """The tagger for the regions as they are now, rebuilt only when they changed. Call once per batch.
 
-    Saving or deleting a region in this process forgets it at once; other processes notice a changed
-    count or highest id. A rename done with ``update()`` elsewhere needs ``forget_geotagger()`` or a restart.
+    Saving or deleting a region in this process forgets it at once (wire/apps.py); other processes notice
+    a changed count or highest id. A rename done with ``update()`` elsewhere needs ``forget_geotagger()``
+    or a restart.
     """
-    global _cached
-    signature = regions_signature()
-    cached = _cached
-    if cached is not None and cached[0] == signature:
-        return cached[1]
-    tagger = Geotagger.from_db()
-    _cached = (signature, tagger)
-    return tagger
+    return _tagger.get()
 
 
 def forget_geotagger():
-    global _cached
-    _cached = None
-
-
-@receiver(post_save, sender=Region, dispatch_uid="wire.places.region_saved")
-@receiver(post_delete, sender=Region, dispatch_uid="wire.places.region_deleted")
-def _region_changed(**kwargs):
-    forget_geotagger()
-
-
-def _chunks(values, size=500):
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
+    _tagger.forget()
 
 
 def apply_places(items, *, tagger=None):
@@ -562,7 +543,7 @@ def apply_places(items, *, tagger=None):
         else {}
     )
     created = []
-    for batch in _chunks(items):
+    for batch in chunks(items):
         rows = [
             ItemPlace(
                 item_id=item.pk,

@@ -36,6 +36,8 @@ from django.db import transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
+from watchdesk.wire.bulk import Compiled, chunks
+
 DEFAULT_PHRASE_WEIGHT = 1.0
 DEFAULT_NEGATIVE_WEIGHT = 5.0
 TITLE_FACTOR = 2.0
@@ -276,9 +278,6 @@ class TopicMatcher:
         return results
 
 
-_cached = None  # (signature, matcher): one per process
-
-
 def topics_signature():
     """Changes whenever a topic is added, removed or saved: one aggregate query."""
     from watchdesk.taxonomy.models import Topic
@@ -287,30 +286,17 @@ def topics_signature():
     return (row["count"], row["last_pk"], row["changed"])
 
 
-def current_matcher():
-    """The matcher for the topics as they are now, rebuilt only when a topic changed. Call once per batch.
+_matcher = Compiled(topics_signature, TopicMatcher.from_db)
 
-    Two threads that find it stale at once both rebuild it; the last one wins, which is harmless.
-    """
-    global _cached
-    signature = topics_signature()
-    cached = _cached
-    if cached is not None and cached[0] == signature:
-        return cached[1]
-    matcher = TopicMatcher.from_db()
-    _cached = (signature, matcher)
-    return matcher
+
+def current_matcher():
+    """The matcher for the topics as they are now, rebuilt only when a topic changed. Call once per batch."""
+    return _matcher.get()
 
 
 def forget_matcher():
     """Drop the cached matcher (tests, and after bulk changes made with ``update()``)."""
-    global _cached
-    _cached = None
-
-
-def _chunks(values, size=500):
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
+    _matcher.forget()
 
 
 def apply_topics(items, *, matcher=None):
@@ -332,7 +318,7 @@ def apply_topics(items, *, matcher=None):
         if found.passed
     ]
     with transaction.atomic():
-        for chunk in _chunks([item.pk for item in items]):
+        for chunk in chunks([item.pk for item in items]):
             ItemTopic.objects.filter(item_id__in=chunk).delete()
         # One executemany rather than bulk_create's per-value SQL building (0.1 ms per item).
         insert_rows(

@@ -14,15 +14,9 @@ import pytest
 from watchdesk.core import fetcher
 from watchdesk.core.fetcher import Fetched, FetchError, FetchRefused, fetch, parse_retry_after
 from watchdesk.core.tests.fakenet import RawServer
-from watchdesk.webserver import Reply, WebServer
+from watchdesk.webserver import Reply
 
 MB = 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def server():
-    with WebServer() as server:  # one for the module: stopping a WebServer takes half a second
-        yield server
 
 
 @pytest.fixture

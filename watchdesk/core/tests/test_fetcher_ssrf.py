@@ -20,12 +20,6 @@ from watchdesk.core.tests.fakenet import Connections, FakeDNS
 from watchdesk.webserver import Reply, WebServer
 
 
-@pytest.fixture(scope="module")
-def server():
-    with WebServer() as server:  # one for the module: stopping a WebServer takes half a second
-        yield server
-
-
 @pytest.fixture
 def site(server, settings):
     """A local server; loopback and its port are NOT opened unless a test opens them."""

@@ -1,0 +1,12 @@
+"""Fixtures for the core tests."""
+
+import pytest
+
+from watchdesk.webserver import WebServer
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A local web server shared by a module's tests: stopping a WebServer takes half a second."""
+    with WebServer() as server:
+        yield server
