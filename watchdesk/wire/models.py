@@ -97,6 +97,10 @@ class Source(models.Model):
     def save(self, *args, **kwargs):
         self.host = host_of(self.url)
         super().save(*args, **kwargs)
+        # The host's slot exists before any worker polls: claiming it is then a plain conditional UPDATE,
+        # and two workers never race to insert it.
+        if self.host:
+            HostSlot.objects.get_or_create(host=self.host)
 
 
 class HostSlot(models.Model):
