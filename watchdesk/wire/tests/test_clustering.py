@@ -384,3 +384,28 @@ def test_rewrites_score_above_the_threshold_and_other_stories_below():
     # ... and no other story comes near any of them.
     assert max(clustering.similarity(a, b) for a in fire for b in others) < 0.2
     assert clustering.THRESHOLD == 0.4
+
+
+def test_shortlists_rank_by_shared_bands_then_newest_and_leave_out_the_batch_and_the_old(make_item):
+    """The candidate lists, written straight as band rows: the same answer on SQLite (a JSON list per
+    batch item) and PostgreSQL (a window function)."""
+    now = timezone.now()
+    since = now - clustering.WINDOW
+    mine, other_mine = make_item(), make_item()
+    sharing = {n: make_item() for n in (1, 2, 3)}  # item sharing n bands with ``mine``
+    ties = [make_item() for _ in range(clustering.MAX_CANDIDATES + 5)]  # one band each
+    too_old = make_item()
+    rows = [(key, mine.pk, now) for key in range(1, 4)] + [(10, other_mine.pk, now)]
+    rows += [(key, item.pk, now) for n, item in sharing.items() for key in range(1, n + 1)]
+    rows += [(3, item.pk, now) for item in ties]
+    rows += [(1, too_old.pk, since - timedelta(minutes=1)), (2, too_old.pk, since - timedelta(minutes=1))]
+    rows += [(1, other_mine.pk, now)]  # shares band 1 with ``mine`` too, but batch items are not candidates
+    ItemBand.objects.bulk_create(ItemBand(key=key, item_id=pk, seen_at=seen) for key, pk, seen in rows)
+
+    lists = clustering._shortlists([mine.pk, other_mine.pk], since)
+
+    newest_ties = sorted((item.pk for item in ties), reverse=True)
+    expected = [sharing[3].pk, sharing[2].pk, *sorted([sharing[1].pk, *newest_ties], reverse=True)]
+    assert lists[mine.pk] == expected[: clustering.MAX_CANDIDATES]
+    assert too_old.pk not in lists[mine.pk] and other_mine.pk not in lists[mine.pk]
+    assert lists[other_mine.pk] == sorted((item.pk for item in sharing.values()), reverse=True)
