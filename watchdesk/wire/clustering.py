@@ -297,22 +297,19 @@ def _assign_chunk(items, now):
     if signed:
         ItemBand.objects.filter(item_id__in=signed).delete()
     # In key order: each row lands next to the previous one in the key index, not on a random page.
-    band_rows = [
-        (key, item.id, item.first_seen_at)
-        for index, item in enumerate(items)
-        if banded[index]
-        for key in keys[index]
-    ]
+    band_rows = [(key, item.id) for index, item in enumerate(items) if banded[index] for key in keys[index]]
     band_rows.sort()
-    insert_rows(ItemBand, ["key", "item", "seen_at"], band_rows)
+    insert_rows(ItemBand, ["key", "item"], band_rows)
     # Each item is compared with the earlier items sharing most bands with it (the number of shared
     # bands grows with similarity), so a story told a hundred times costs no more than one told ten.
-    shortlist = _shortlists(batch_pks, since) if any(banded) else {}
+    shortlist = _shortlists(batch_pks) if any(banded) else {}
     shortlist = {item.id: shortlist.get(item.id, []) for index, item in enumerate(items) if banded[index]}
     known = {}  # pk -> (cluster id, signature)
     wanted = set(chain.from_iterable(shortlist.values()))
     if wanted:
-        candidates = Item.objects.filter(pk__in=wanted, cluster__isnull=False).order_by()
+        # The window is exact here: bands of items older than it may linger until the hourly prune.
+        candidates = Item.objects.filter(pk__in=wanted, cluster__isnull=False, first_seen_at__gte=since)
+        candidates = candidates.order_by()
         for pk, cluster_id, minhash in candidates.values_list("pk", "cluster_id", "minhash"):
             signature = decode_signature(minhash)
             if signature is not None:
@@ -443,13 +440,14 @@ def _outlet_of_item(item):
     return _outlet_of({"outlet": item.outlet, "source_id": item.source_id, "unnamed_url": unnamed_url})
 
 
-def _shortlists(batch_pks, since):
-    """{batch item pk: the MAX_CANDIDATES earlier items (within the window) sharing most LSH bands with
-    it, the newest first among equals}, in one query.
+def _shortlists(batch_pks):
+    """{batch item pk: the MAX_CANDIDATES other items sharing most LSH bands with it, the newest first
+    among equals}, in one query.
 
     The database counts the shared bands of every pair and keeps the top of each list, so a few dozen
     rows per item come back instead of every holder of every band (hundreds per item when many stories
-    share vocabulary). The batch's own bands are already written.
+    share vocabulary). The batch's own bands are already written. Only items of the window have bands,
+    give or take those that left it since the last hourly ``forget_old_bands``; the caller drops those.
 
     SQLite ranks each batch item's candidates in a subquery of its own (``ORDER BY ... LIMIT``, a small
     sort per item) and returns each list as a JSON array: a window function over the whole batch's pairs
@@ -458,7 +456,6 @@ def _shortlists(batch_pks, since):
     """
     connection = connections[router.db_for_read(ItemBand)]
     table = connection.ops.quote_name(ItemBand._meta.db_table)
-    since = connection.ops.adapt_datetimefield_value(since)
     lists = defaultdict(list)
     if connection.vendor == "sqlite":
         batch = json.dumps(batch_pks)
@@ -467,7 +464,7 @@ def _shortlists(batch_pks, since):
                 SELECT json_group_array(other_item) FROM (
                     SELECT theirs.item_id AS other_item
                     FROM {table} mine JOIN {table} theirs ON theirs.key = mine.key
-                    WHERE mine.item_id = batch.value AND theirs.seen_at >= %s
+                    WHERE mine.item_id = batch.value
                       AND theirs.item_id NOT IN (SELECT value FROM json_each(%s))
                     GROUP BY theirs.item_id
                     ORDER BY COUNT(*) DESC, theirs.item_id DESC
@@ -477,7 +474,7 @@ def _shortlists(batch_pks, since):
             FROM json_each(%s) AS batch
         """
         with connection.cursor() as cursor:
-            cursor.execute(sql, [since, batch, MAX_CANDIDATES, batch])
+            cursor.execute(sql, [batch, MAX_CANDIDATES, batch])
             for batch_item, others in cursor.fetchall():
                 lists[batch_item] = json.loads(others)
         return lists
@@ -489,13 +486,13 @@ def _shortlists(batch_pks, since):
                        PARTITION BY mine.item_id ORDER BY COUNT(*) DESC, theirs.item_id DESC
                    ) AS place_in_list
             FROM {table} mine JOIN {table} theirs ON theirs.key = mine.key
-            WHERE mine.item_id IN ({batch}) AND theirs.seen_at >= %s AND theirs.item_id NOT IN ({batch})
+            WHERE mine.item_id IN ({batch}) AND theirs.item_id NOT IN ({batch})
             GROUP BY mine.item_id, theirs.item_id
         ) ranked
         WHERE place_in_list <= %s
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*batch_pks, since, *batch_pks, MAX_CANDIDATES])
+        cursor.execute(sql, [*batch_pks, *batch_pks, MAX_CANDIDATES])
         for batch_item, other_item in cursor.fetchall():
             lists[batch_item].append(other_item)
     return lists
@@ -666,7 +663,9 @@ def _summarise(cluster, rows, lead, now):
 
 
 def forget_old_bands(*, now=None):
-    """Delete LSH bands older than the matching window; nothing ever matches them. Returns the count."""
+    """Delete the LSH bands of items first seen before the matching window; nothing may match them any
+    more. Returns the count. Run hourly (``tasks.prune``): until then they can take a place on a
+    shortlist, and are dropped when the candidates are read."""
     cutoff = (now or timezone.now()) - WINDOW
-    deleted, _ = ItemBand.objects.filter(seen_at__lt=cutoff).delete()
+    deleted, _ = ItemBand.objects.filter(item__first_seen_at__lt=cutoff).delete()
     return deleted

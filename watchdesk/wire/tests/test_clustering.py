@@ -319,7 +319,6 @@ def test_stored_signature_and_bands(story):
     assert len(bytes(item.minhash)) == NUM_PERM * 4
     bands = ItemBand.objects.filter(item=item)
     assert bands.count() == BANDS
-    assert {band.seen_at for band in bands} == {item.first_seen_at}
     assert len({band.key for band in bands}) == BANDS
 
 
@@ -386,26 +385,36 @@ def test_rewrites_score_above_the_threshold_and_other_stories_below():
     assert clustering.THRESHOLD == 0.4
 
 
-def test_shortlists_rank_by_shared_bands_then_newest_and_leave_out_the_batch_and_the_old(make_item):
+def test_shortlists_rank_by_shared_bands_then_newest_and_leave_out_the_batch(make_item):
     """The candidate lists, written straight as band rows: the same answer on SQLite (a JSON list per
     batch item) and PostgreSQL (a window function)."""
-    now = timezone.now()
-    since = now - clustering.WINDOW
     mine, other_mine = make_item(), make_item()
     sharing = {n: make_item() for n in (1, 2, 3)}  # item sharing n bands with ``mine``
     ties = [make_item() for _ in range(clustering.MAX_CANDIDATES + 5)]  # one band each
-    too_old = make_item()
-    rows = [(key, mine.pk, now) for key in range(1, 4)] + [(10, other_mine.pk, now)]
-    rows += [(key, item.pk, now) for n, item in sharing.items() for key in range(1, n + 1)]
-    rows += [(3, item.pk, now) for item in ties]
-    rows += [(1, too_old.pk, since - timedelta(minutes=1)), (2, too_old.pk, since - timedelta(minutes=1))]
-    rows += [(1, other_mine.pk, now)]  # shares band 1 with ``mine`` too, but batch items are not candidates
-    ItemBand.objects.bulk_create(ItemBand(key=key, item_id=pk, seen_at=seen) for key, pk, seen in rows)
+    rows = [(key, mine.pk) for key in range(1, 4)] + [(10, other_mine.pk)]
+    rows += [(key, item.pk) for n, item in sharing.items() for key in range(1, n + 1)]
+    rows += [(3, item.pk) for item in ties]
+    rows += [(1, other_mine.pk)]  # shares band 1 with ``mine`` too, but batch items are not candidates
+    ItemBand.objects.bulk_create(ItemBand(key=key, item_id=pk) for key, pk in rows)
 
-    lists = clustering._shortlists([mine.pk, other_mine.pk], since)
+    lists = clustering._shortlists([mine.pk, other_mine.pk])
 
     newest_ties = sorted((item.pk for item in ties), reverse=True)
     expected = [sharing[3].pk, sharing[2].pk, *sorted([sharing[1].pk, *newest_ties], reverse=True)]
     assert lists[mine.pk] == expected[: clustering.MAX_CANDIDATES]
-    assert too_old.pk not in lists[mine.pk] and other_mine.pk not in lists[mine.pk]
+    assert other_mine.pk not in lists[mine.pk]
     assert lists[other_mine.pk] == sorted((item.pk for item in sharing.values()), reverse=True)
+
+
+def test_a_lingering_band_of_an_item_past_the_window_does_not_join_and_is_pruned(story):
+    """Bands leave with the hourly prune; a story first seen before the window matches nothing meanwhile."""
+    old = story(RIDGE_FIRE[0], minutes_ago=7 * 24 * 60 + 30)
+    assign_clusters([old], now=old.first_seen_at)
+    assert ItemBand.objects.filter(item=old).count() == BANDS  # not pruned yet
+
+    fresh = story(RIDGE_FIRE[1])
+    assign_clusters([fresh])
+
+    assert len(clusters_of(old, fresh)) == 2
+    assert clustering.forget_old_bands() == BANDS
+    assert set(ItemBand.objects.values_list("item", flat=True)) == {fresh.pk}
