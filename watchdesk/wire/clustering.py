@@ -317,7 +317,9 @@ def _assign_chunk(items, now):
 
     # Places matter only for pairs similar enough to join, so they are read for the batch and for the
     # earlier candidates at or above THRESHOLD with some batch item, not for every candidate.
-    areas = _areas_of([*batch_pks, *_similar_candidates(items, sigs, shortlist, known)])
+    scores = _shortlist_similarities(items, sigs, shortlist, known)
+    similar = {pk for found in scores.values() for pk, score in found.items() if score >= THRESHOLD}
+    areas = _areas_of([*batch_pks, *similar])
     batch_holders = defaultdict(list)  # band key -> pks of batch items already assigned
     cluster_of = {}  # batch pk -> cluster id or a _NewCluster
     new_clusters = []
@@ -329,7 +331,7 @@ def _assign_chunk(items, now):
         elif banded[index]:
             in_batch = chain.from_iterable(batch_holders.get(key, ()) for key in keys[index])
             candidates = {*shortlist[item.id], *in_batch}
-            target = _best_cluster(item, sigs[index], candidates, known, cluster_of, areas)
+            target = _best_cluster(item, sigs[index], candidates, known, cluster_of, areas, scores[item.id])
             for key in keys[index]:
                 batch_holders[key].append(item.id)
             known[item.id] = (None, sigs[index])
@@ -361,17 +363,19 @@ def _assign_chunk(items, now):
     refresh_clusters(touched - {cluster.pk for cluster in new_clusters}, now=now)
 
 
-def _similar_candidates(items, sigs, shortlist, known):
-    """The earlier candidates whose similarity with the batch item that shortlisted them reaches THRESHOLD."""
-    similar = set()
-    for index, item in enumerate(items):
-        pks = [pk for pk in shortlist.get(item.id, ()) if pk in known]
-        if pks:
-            agreeing = (np.stack([known[pk][1] for pk in pks]) == sigs[index]).sum(axis=1)
-            similar.update(
-                pk for pk, count in zip(pks, agreeing.tolist(), strict=True) if count / NUM_PERM >= THRESHOLD
-            )
-    return similar
+def _shortlist_similarities(items, sigs, shortlist, known):
+    """{batch item pk: {shortlisted candidate pk: similarity}}, every pair of the batch in one numpy pass."""
+    scores = defaultdict(dict)
+    pairs = [
+        (index, pk) for index, item in enumerate(items) for pk in shortlist.get(item.id, ()) if pk in known
+    ]
+    if not pairs:
+        return scores
+    rows, pks = zip(*pairs, strict=True)
+    agreeing = (np.stack([known[pk][1] for pk in pks]) == sigs[list(rows)]).sum(axis=1) / NUM_PERM
+    for index, pk, score in zip(rows, pks, agreeing.tolist(), strict=True):
+        scores[items[index].id][pk] = score
+    return scores
 
 
 class _NewCluster:
@@ -525,17 +529,20 @@ def same_area(areas, other):
     return any(a.startswith(b) or b.startswith(a) for a in areas for b in other)
 
 
-def _best_cluster(item, signature, candidates, known, cluster_of, areas):
+def _best_cluster(item, signature, candidates, known, cluster_of, areas, scores):
     """The cluster of the most similar candidate at or above THRESHOLD, in the same area, preferring the
-    item's own cluster."""
-    candidates = {pk for pk in candidates if pk in known and pk != item.id}
-    if not candidates:
+    item's own cluster. ``scores`` has the similarities already worked out; the rest (candidates from
+    the batch itself) are worked out here."""
+    pks = sorted(pk for pk in candidates if pk in known and pk != item.id)
+    if not pks:
         return None
-    pks = sorted(candidates)
-    agreeing = (np.stack([known[pk][1] for pk in pks]) == signature).sum(axis=1)
+    missing = [pk for pk in pks if pk not in scores]
+    if missing:
+        agreeing = (np.stack([known[pk][1] for pk in missing]) == signature).sum(axis=1) / NUM_PERM
+        scores = {**scores, **dict(zip(missing, agreeing.tolist(), strict=True))}
     best, best_score = None, -1.0
-    for pk, score in zip(pks, (agreeing / NUM_PERM).tolist(), strict=True):
-        target = cluster_of.get(pk, known[pk][0])
+    for pk in pks:
+        score, target = scores[pk], cluster_of.get(pk, known[pk][0])
         if score < THRESHOLD or target is None or not same_area(areas.get(item.id), areas.get(pk)):
             continue
         if item.cluster_id is not None and target == item.cluster_id:
@@ -561,7 +568,7 @@ def refresh_clusters(cluster_ids, *, now=None):
     if not cluster_ids:
         return
     now = now or timezone.now()
-    clusters = Cluster.objects.in_bulk(cluster_ids)
+    clusters = Cluster.objects.only(*_SUMMARY_FIELDS, "post").in_bulk(cluster_ids)
     # One row per cluster and outlet, not per item, so a story told 500 times costs as little as one
     # told 5 times; and the lead by a window function, one row per cluster.
     unnamed = Case(When(Q(outlet="") & Q(source__isnull=True), then=F("url")), default=Value(""))

@@ -302,17 +302,18 @@ def forget_matcher():
 def apply_topics(items, *, matcher=None):
     """File ``items`` under the topics whose rules they pass, replacing their previous topics.
 
-    Returns the ``ItemTopic`` rows created. Items not yet saved are skipped.
+    Returns the number of ``ItemTopic`` rows written. Items not yet saved are skipped.
     """
     from watchdesk.wire.bulk import insert_rows
     from watchdesk.wire.models import ItemTopic
 
     items = [item for item in items if item.pk]
     if not items:
-        return []
+        return 0
     matcher = matcher or current_matcher()
-    links = [
-        ItemTopic(item=item, topic_id=found.topic_id, score=found.score, phrases=found.phrases)
+    # Rows as tuples, not ItemTopic objects: a model instance costs more to build than its INSERT.
+    rows = [
+        (item.pk, found.topic_id, found.score, found.phrases)
         for item in items
         for found in matcher.match(item.title, item.text)
         if found.passed
@@ -321,12 +322,7 @@ def apply_topics(items, *, matcher=None):
         for chunk in chunks([item.pk for item in items]):
             ItemTopic.objects.filter(item_id__in=chunk).delete()
         # One executemany rather than bulk_create's per-value SQL building (0.1 ms per item).
-        insert_rows(
-            ItemTopic,
-            ["item", "topic", "score", "phrases"],
-            [(link.item_id, link.topic_id, link.score, link.phrases) for link in links],
-        )
-    return links
+        return insert_rows(ItemTopic, ["item", "topic", "score", "phrases"], rows)
 
 
 # --- What a changed rule would do: the rule editor's preview --------------------------------------------

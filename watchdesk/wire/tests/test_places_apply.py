@@ -87,7 +87,7 @@ def test_items_get_the_places_they_name(places, source, make_item):
 
     created = apply_places([named, unnamed, no_source])
 
-    assert len(created) == 4
+    assert created == 4
     assert place_rows(named) == [(places["la_county"].pk, "title", "Los Angeles County")]
     assert place_rows(unnamed) == [(places["texas"].pk, "home", "")]
     assert place_rows(no_source) == [
@@ -117,7 +117,7 @@ def test_places_an_editor_corrected_are_left_alone(places, make_item):
         item=item, region=places["mali"], confidence=1.0, mention="", origin=ItemPlace.Origin.EDITOR
     )
 
-    assert apply_places([item]) == []
+    assert apply_places([item]) == 0
 
     assert place_rows(item) == [(places["mali"].pk, "editor", "")]
 
@@ -140,7 +140,7 @@ def test_the_number_of_queries_does_not_grow_with_the_batch(places, source, make
 def test_items_not_yet_saved_are_skipped(places):
     from watchdesk.wire.models import Item
 
-    assert apply_places([Item(title="Fire in Houston")]) == []
+    assert apply_places([Item(title="Fire in Houston")]) == 0
     assert not ItemPlace.objects.exists()
 
 
@@ -149,5 +149,5 @@ def test_without_a_gazetteer_items_simply_get_no_places(db, make_item):
     item = make_item("Wildfire near Paradise, California", text="Evacuations in Butte County.")
 
     assert Geotagger([]).find(item.title, item.text) == []
-    assert apply_places([item]) == []
+    assert apply_places([item]) == 0
     assert not ItemPlace.objects.exists()

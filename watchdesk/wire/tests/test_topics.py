@@ -259,8 +259,8 @@ def test_apply_topics_replaces_an_items_topics_with_the_passing_ones(
 def test_apply_topics_ignores_unsaved_items_and_empty_batches(db):
     from watchdesk.wire.models import Item
 
-    assert apply_topics([]) == []
-    assert apply_topics([Item(title="Wildfire", published_at=timezone.now())]) == []
+    assert apply_topics([]) == 0
+    assert apply_topics([Item(title="Wildfire", published_at=timezone.now())]) == 0
 
 
 # --- the default taxonomy on example headlines ---------------------------------------------------------
