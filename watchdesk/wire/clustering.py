@@ -604,24 +604,33 @@ def refresh_clusters(cluster_ids, *, now=None):
     )
     leads = {cluster_id: (pk, title) for cluster_id, pk, title, copy_of in ranked if copy_of is None}
 
-    changed, empty = [], []
+    # A story joined by one more report usually changes only its counts and last seen; those clusters
+    # get an UPDATE of just those columns. An UPDATE naming an indexed column (lead, status, first seen)
+    # rewrites its index entry even when the value stays the same. Clusters that did not change at all
+    # are not written.
+    attnames = [Cluster._meta.get_field(name).attname for name in _SUMMARY_FIELDS]
+    light = [_SUMMARY_FIELDS.index(name) for name in _COUNT_FIELDS]
+    full_rows, light_rows, empty = [], [], []
     for pk, cluster in clusters.items():
         if pk in outlets:
+            before = [getattr(cluster, name) for name in attnames]
             _summarise(cluster, outlets[pk], leads.get(pk), now)
-            changed.append(cluster)
+            after = [getattr(cluster, name) for name in attnames]
+            changed = {index for index, value in enumerate(after) if value != before[index]}
+            if changed and changed <= set(light):
+                light_rows.append((pk, *(after[index] for index in light)))
+            elif changed:
+                full_rows.append((pk, *after))
         elif cluster.post_id is None:
             empty.append(pk)
 
-    attnames = [Cluster._meta.get_field(name).attname for name in _SUMMARY_FIELDS]
-    update_rows(
-        Cluster,
-        _SUMMARY_FIELDS,
-        [(cluster.pk, *(getattr(cluster, name) for name in attnames)) for cluster in changed],
-    )
+    update_rows(Cluster, _COUNT_FIELDS, light_rows)
+    update_rows(Cluster, _SUMMARY_FIELDS, full_rows)
     if empty:
         Cluster.objects.filter(pk__in=empty).delete()
 
 
+_COUNT_FIELDS = ["item_count", "outlet_count", "last_seen_at"]
 _SUMMARY_FIELDS = [
     "lead",
     "title",
