@@ -21,6 +21,7 @@ What counts as a feed (see docs/wire.md):
 """
 
 import codecs
+import functools
 import hashlib
 import io
 import re
@@ -382,7 +383,7 @@ def make_entry(
     if len(url) > MAX_URL:
         return (entry_id[:MAX_GUID], f"link longer than {MAX_URL} characters")
 
-    html_base = canonical_url(html_base, base=base) or base
+    html_base = _html_base(html_base, base)
     summary = clean_html(summary_html[:MAX_HTML], base=html_base)
     content = clean_html(content_html[:MAX_HTML], base=html_base)
     if content == summary:
@@ -409,6 +410,12 @@ def make_entry(
         published_at=published_at,
         language=language,
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _html_base(html_base, base):
+    """The base for links inside an entry's HTML: nearly always the feed's own, so worked out once."""
+    return canonical_url(html_base, base=base) or base
 
 
 def plain_text(value, limit):
