@@ -549,10 +549,10 @@ def outcome():
 def pair_quality(guids_and_clusters):
     """Clustering against the stories as written: of the pairs of items put in one cluster, the share
     that tell one story (precision), and of the pairs that tell one story, the share put in one cluster
-    (recall). A GUID is "<story number>-<outlet>"."""
+    (recall). A GUID ends "<story number>-<outlet>" (Atom ids start "tag:example.org,2026:")."""
     stories, clusters = defaultdict(list), defaultdict(list)
     for guid, cluster_id in guids_and_clusters:
-        stories[guid.split("-")[0]].append(guid)
+        stories[guid.rpartition(":")[2].split("-")[0]].append(guid)
         clusters[cluster_id].append(guid)
 
     def pairs(groups):
