@@ -103,6 +103,7 @@ def extract_article(html, *, url):
         text=text,
         published_at=_date(document.date),
         language=(document.language or _page_language(html))[:16],
+        sanitised=True,
     )
     outlet = " ".join((document.sitename or "").split())
     if not outlet or outlet == urlsplit(url).netloc:

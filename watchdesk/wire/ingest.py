@@ -186,14 +186,15 @@ def _existing_items(source, guids):
 
 
 def _values(entry, default_language):
-    """The stored form of an entry: cleaned again (this is the last gate before the database) and cut
-    to the columns' lengths."""
+    """The stored form of an entry, cut to the columns' lengths. Its HTML is cleaned here unless the entry
+    says it was already (this is the last gate before the database)."""
     title = storable(entry.title).strip()[:MAX_TITLE]
     text = storable(entry.text or "")
+    sanitised = getattr(entry, "sanitised", False)
     return {
         "title": title,
-        "summary": clean_html(entry.summary or ""),
-        "content": clean_html(entry.content or ""),
+        "summary": (entry.summary or "") if sanitised else clean_html(entry.summary or ""),
+        "content": (entry.content or "") if sanitised else clean_html(entry.content or ""),
         "url": entry.url,
         "author": storable(entry.author or "").strip()[:MAX_AUTHOR],
         "text": text,

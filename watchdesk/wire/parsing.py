@@ -83,6 +83,9 @@ class Entry:
     text: str = ""  # plain text of the content or summary
     published_at: datetime | None = None  # aware UTC, None when missing or unparseable
     language: str = ""
+    # True when summary and content went through clean_html already (parse_feed, articles): storing then
+    # does not clean them a second time. An Entry made anywhere else is cleaned when stored.
+    sanitised: bool = field(default=False, compare=False, repr=False)
 
 
 @dataclass
@@ -409,6 +412,7 @@ def make_entry(
         text=text,
         published_at=published_at,
         language=language,
+        sanitised=True,
     )
 
 

@@ -348,3 +348,20 @@ def test_summary_adds_up_and_prints():
     }
     assert str(total) == "2 created, 1 updated, 4 unchanged, 1 skipped, 1 error"
     assert str(IngestSummary()) == "0 created, 0 updated, 0 unchanged, 0 skipped, 0 errors"
+
+
+def test_an_entry_made_by_hand_is_sanitised_when_stored(source):
+    """Entries from parse_feed and articles come cleaned; any other Entry is cleaned at the last gate."""
+    hostile = entry(
+        1,
+        summary='<p onclick="steal()">Crews respond.</p><script>alert(1)</script>',
+        content='<a href="javascript:alert(2)">More</a><iframe src="https://evil.example"></iframe>',
+    )
+
+    store_entries([hostile], source=source(), now=NOW)
+
+    item = Item.objects.get()
+    assert_safe(item.summary)
+    assert_safe(item.content)
+    assert item.summary == "<p>Crews respond.</p>"
+    assert "javascript:" not in item.content and "iframe" not in item.content

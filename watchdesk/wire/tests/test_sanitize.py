@@ -151,6 +151,17 @@ def test_html_to_text(html, text):
     assert html_to_text(html) == text
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text().filter(lambda text: "<" not in text and "&" not in text))
+def test_text_without_markup_or_entities_skips_the_cleaner_with_the_same_result(text):
+    """The shortcut for plain text (most titles and bylines) gives what the cleaner would."""
+    from watchdesk.core import sanitize
+
+    through_cleaner = sanitize.html_to_text(f"<span>{text}</span>")
+
+    assert html_to_text(text) == through_cleaner
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(
