@@ -38,6 +38,7 @@ import unicodedata
 from collections import defaultdict
 from datetime import timedelta
 from itertools import chain
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -72,6 +73,7 @@ DEFAULT_TRUST = 50
 assert BANDS * ROWS <= NUM_PERM  # noqa: S101 - bands cannot use values the signature does not have
 
 _EMPTY = np.uint32(0xFFFFFFFF)
+SIGNATURE_BYTES = NUM_PERM * 4
 _PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=SEED).permutations  # [a, b], uint32, every a odd
 
 # Common function words of English and of the other languages outlets write in most often here. Short
@@ -191,14 +193,6 @@ def similarity(signature, other):
     return float(np.count_nonzero(signature == other)) / NUM_PERM
 
 
-def decode_signature(value):
-    """An ``Item.minhash`` value as a signature array, or None when missing or of another size."""
-    if not value:
-        return None
-    signature = np.frombuffer(bytes(value), dtype=np.uint32)
-    return signature if len(signature) == NUM_PERM else None
-
-
 def _is_article_url(url):
     """A URL that names one story. Some feeds link every entry to the home page; those are not copies."""
     parts = urlsplit(url or "")
@@ -311,9 +305,8 @@ def _assign_chunk(items, now):
         candidates = Item.objects.filter(pk__in=wanted, cluster__isnull=False, first_seen_at__gte=since)
         candidates = candidates.order_by()
         for pk, cluster_id, minhash in candidates.values_list("pk", "cluster_id", "minhash"):
-            signature = decode_signature(minhash)
-            if signature is not None:
-                known[pk] = (cluster_id, signature)
+            if minhash is not None and len(minhash) == SIGNATURE_BYTES:
+                known[pk] = (cluster_id, np.frombuffer(minhash, dtype=np.uint32))
 
     # Places matter only for pairs similar enough to join, so they are read for the batch and for the
     # earlier candidates at or above THRESHOLD with some batch item, not for every candidate.
@@ -568,7 +561,13 @@ def refresh_clusters(cluster_ids, *, now=None):
     if not cluster_ids:
         return
     now = now or timezone.now()
-    clusters = Cluster.objects.only(*_SUMMARY_FIELDS, "post").in_bulk(cluster_ids)
+    # Plain records, not Cluster objects (building those cost more than the queries): _summarise reads
+    # and sets the summary fields by their attribute names.
+    attnames = [Cluster._meta.get_field(name).attname for name in _SUMMARY_FIELDS]
+    clusters = {
+        row["id"]: SimpleNamespace(**row)
+        for row in Cluster.objects.filter(pk__in=cluster_ids).order_by().values("id", "post_id", *attnames)
+    }
     # One row per cluster and outlet, not per item, so a story told 500 times costs as little as one
     # told 5 times; and the lead by a window function, one row per cluster.
     unnamed = Case(When(Q(outlet="") & Q(source__isnull=True), then=F("url")), default=Value(""))
@@ -608,7 +607,6 @@ def refresh_clusters(cluster_ids, *, now=None):
     # get an UPDATE of just those columns. An UPDATE naming an indexed column (lead, status, first seen)
     # rewrites its index entry even when the value stays the same. Clusters that did not change at all
     # are not written.
-    attnames = [Cluster._meta.get_field(name).attname for name in _SUMMARY_FIELDS]
     light = [_SUMMARY_FIELDS.index(name) for name in _COUNT_FIELDS]
     full_rows, light_rows, empty = [], [], []
     for pk, cluster in clusters.items():
@@ -667,7 +665,7 @@ def _summarise(cluster, rows, lead, now):
         if joined >= max(REOPEN_NEW_OUTLETS, before):
             cluster.status = Cluster.Status.NEW
             cluster.status_changed_at = now
-            cluster.status_changed_by = None
+            cluster.status_changed_by_id = None
 
     if lead:
         cluster.lead_id, title = lead

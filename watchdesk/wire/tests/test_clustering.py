@@ -243,18 +243,23 @@ def test_a_dismissed_story_stays_dismissed_when_a_few_outlets_join(story):
     assert cluster.outlet_count == 3  # the copies joined; the inbox does not show them as a new story
 
 
-def test_a_dismissed_story_comes_back_when_its_coverage_grows(story):
+def test_a_dismissed_story_comes_back_when_its_coverage_grows(story, django_user_model):
     title, text = RIDGE_FIRE[0]
     first = story((title, text), content_hash="d" * 64, minutes_ago=60)
     assign_clusters([first])
-    Cluster.objects.update(status=Cluster.Status.DISMISSED, status_changed_at=timezone.now())
+    editor = django_user_model.objects.create_user("editor")
+    dismissed_at = timezone.now()
+    Cluster.objects.update(
+        status=Cluster.Status.DISMISSED, status_changed_at=dismissed_at, status_changed_by=editor
+    )
 
     assign_clusters(copies_from_new_outlets(story, 3))
 
     cluster = Cluster.objects.get()
     assert cluster.status == Cluster.Status.NEW
     assert cluster.outlet_count == 4
-    assert cluster.status_changed_at is not None
+    assert cluster.status_changed_at > dismissed_at
+    assert cluster.status_changed_by is None  # the story came back by itself, not by the editor
 
 
 def test_a_drafted_story_stays_drafted_however_many_outlets_join(story):
