@@ -11,9 +11,23 @@ through each field's own ``get_db_prep_save``, so datetimes, JSON and bytes are 
 would store them.
 """
 
+import json
+
 from django.db import connections, router
 
 BATCH = 500  # rows per IN (...) list or per bulk statement: well inside every database's parameter limit
+
+
+def in_list(connection, values):
+    """``IN`` for a list of integers as one query parameter: (SQL to follow the column, params).
+
+    Django prepares every value of an ``__in`` list on its own, a few microseconds each; a list of a
+    thousand candidates cost more than the query. PostgreSQL takes the list as an array, SQLite as JSON.
+    """
+    values = [int(value) for value in values]
+    if connection.vendor == "postgresql":
+        return "= ANY(%s)", [values]
+    return "IN (SELECT value FROM json_each(%s))", [json.dumps(values)]
 
 
 def chunks(values, size=BATCH):

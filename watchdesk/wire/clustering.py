@@ -49,7 +49,7 @@ from django.db.models import Case, Count, F, Max, Min, Q, Value, When, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
-from watchdesk.wire.bulk import chunks, insert_returning, insert_rows, update_rows
+from watchdesk.wire.bulk import chunks, in_list, insert_returning, insert_rows, update_rows
 from watchdesk.wire.models import Cluster, Item, ItemBand, ItemPlace, Source, host_of
 
 WINDOW = timedelta(days=7)
@@ -302,9 +302,7 @@ def _assign_chunk(items, now):
     wanted = set(chain.from_iterable(shortlist.values()))
     if wanted:
         # The window is exact here: bands of items older than it may linger until the hourly prune.
-        candidates = Item.objects.filter(pk__in=wanted, cluster__isnull=False, first_seen_at__gte=since)
-        candidates = candidates.order_by()
-        for pk, cluster_id, minhash in candidates.values_list("pk", "cluster_id", "minhash"):
+        for pk, cluster_id, minhash in _candidate_rows(wanted, since):
             if minhash is not None and len(minhash) == SIGNATURE_BYTES:
                 known[pk] = (cluster_id, np.frombuffer(minhash, dtype=np.uint32))
 
@@ -354,6 +352,21 @@ def _assign_chunk(items, now):
     # Clusters started here are complete already; the others (joined or left) are summarised again.
     touched = {item.cluster_id for item in items} | {pk for pk in previous_cluster.values() if pk}
     refresh_clusters(touched - {cluster.pk for cluster in new_clusters}, now=now)
+
+
+def _candidate_rows(pks, since):
+    """(pk, cluster id, signature bytes) of the candidates in a cluster and first seen since ``since``.
+
+    A thousand or more candidates per batch: the list goes as one parameter (``bulk.in_list``)."""
+    connection = connections[router.db_for_read(Item)]
+    membership, params = in_list(connection, pks)
+    sql = (
+        f'SELECT "id", "cluster_id", "minhash" FROM {connection.ops.quote_name(Item._meta.db_table)} '
+        f'WHERE "id" {membership} AND "cluster_id" IS NOT NULL AND "first_seen_at" >= %s'
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, connection.ops.adapt_datetimefield_value(since)])
+        return cursor.fetchall()
 
 
 def _shortlist_similarities(items, sigs, shortlist, known):
