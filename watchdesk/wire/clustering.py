@@ -49,7 +49,7 @@ from django.db.models import Case, Count, F, Max, Min, Q, Value, When, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
-from watchdesk.wire.bulk import chunks, in_list, insert_returning, insert_rows, update_rows
+from watchdesk.wire.bulk import chunks, insert_returning, insert_rows, update_rows
 from watchdesk.wire.models import Cluster, Item, ItemBand, ItemPlace, Source, host_of
 
 WINDOW = timedelta(days=7)
@@ -289,7 +289,7 @@ def _assign_chunk(items, now):
     # Only an item that has a signature can have bands: a new item has neither, and costs no DELETE.
     signed = [item.id for item in items if _may_have_bands(item)]
     if signed:
-        ItemBand.objects.filter(item_id__in=signed).delete()
+        ItemBand.objects.filter(item_id__inlist=signed).delete()
     # In key order: each row lands next to the previous one in the key index, not on a random page.
     band_rows = [(key, item.id) for index, item in enumerate(items) if banded[index] for key in keys[index]]
     band_rows.sort()
@@ -302,7 +302,8 @@ def _assign_chunk(items, now):
     wanted = set(chain.from_iterable(shortlist.values()))
     if wanted:
         # The window is exact here: bands of items older than it may linger until the hourly prune.
-        for pk, cluster_id, minhash in _candidate_rows(wanted, since):
+        candidates = Item.objects.filter(pk__inlist=wanted, cluster__isnull=False, first_seen_at__gte=since)
+        for pk, cluster_id, minhash in candidates.order_by().values_list("pk", "cluster_id", "minhash"):
             if minhash is not None and len(minhash) == SIGNATURE_BYTES:
                 known[pk] = (cluster_id, np.frombuffer(minhash, dtype=np.uint32))
 
@@ -352,21 +353,6 @@ def _assign_chunk(items, now):
     # Clusters started here are complete already; the others (joined or left) are summarised again.
     touched = {item.cluster_id for item in items} | {pk for pk in previous_cluster.values() if pk}
     refresh_clusters(touched - {cluster.pk for cluster in new_clusters}, now=now)
-
-
-def _candidate_rows(pks, since):
-    """(pk, cluster id, signature bytes) of the candidates in a cluster and first seen since ``since``.
-
-    A thousand or more candidates per batch: the list goes as one parameter (``bulk.in_list``)."""
-    connection = connections[router.db_for_read(Item)]
-    membership, params = in_list(connection, pks)
-    sql = (
-        f'SELECT "id", "cluster_id", "minhash" FROM {connection.ops.quote_name(Item._meta.db_table)} '
-        f'WHERE "id" {membership} AND "cluster_id" IS NOT NULL AND "first_seen_at" >= %s'
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, connection.ops.adapt_datetimefield_value(since)])
-        return cursor.fetchall()
 
 
 def _shortlist_similarities(items, sigs, shortlist, known):
@@ -518,7 +504,7 @@ def _areas_of(pks):
     """
     areas = defaultdict(set)
     rows = (
-        ItemPlace.objects.filter(item_id__in=pks)
+        ItemPlace.objects.filter(item_id__inlist=pks)
         .exclude(origin=ItemPlace.Origin.HOME)
         .order_by()
         .values_list("item_id", "region__path")
@@ -579,14 +565,16 @@ def refresh_clusters(cluster_ids, *, now=None):
     attnames = [Cluster._meta.get_field(name).attname for name in _SUMMARY_FIELDS]
     clusters = {
         row["id"]: SimpleNamespace(**row)
-        for row in Cluster.objects.filter(pk__in=cluster_ids).order_by().values("id", "post_id", *attnames)
+        for row in Cluster.objects.filter(pk__inlist=cluster_ids)
+        .order_by()
+        .values("id", "post_id", *attnames)
     }
     # One row per cluster and outlet, not per item, so a story told 500 times costs as little as one
     # told 5 times; and the lead by a window function, one row per cluster.
     unnamed = Case(When(Q(outlet="") & Q(source__isnull=True), then=F("url")), default=Value(""))
     outlets = defaultdict(list)
     for row in (
-        Item.objects.filter(cluster_id__in=cluster_ids)
+        Item.objects.filter(cluster_id__inlist=cluster_ids)
         .order_by()
         .values("cluster_id", "outlet", "source_id", unnamed_url=unnamed)
         .annotate(count=Count("pk"), first=Min("first_seen_at"), last=Max("first_seen_at"))
@@ -597,7 +585,7 @@ def refresh_clusters(cluster_ids, *, now=None):
     # original ever stored, instead of the items of these clusters. A cluster whose rank 1 is a copy has
     # no original, and keeps its lead.
     ranked = (
-        Item.objects.filter(cluster_id__in=cluster_ids)
+        Item.objects.filter(cluster_id__inlist=cluster_ids)
         .order_by()
         .annotate(
             rank=Window(

@@ -33,6 +33,6 @@ def enrich(items, *, now=None):
         clustering.assign_clusters(items, now=now)
         relevance.score(items, now=now, flag=False)
         for batch in chunks([item.pk for item in items]):
-            Item.objects.filter(pk__in=batch).update(enriched_at=now)
+            Item.objects.filter(pk__inlist=batch).update(enriched_at=now)
     for item in items:
         item.enriched_at = now

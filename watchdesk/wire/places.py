@@ -552,6 +552,6 @@ def apply_places(items, *, tagger=None):
             for place in tagger.find(item.title, item.text, home_region_id=homes.get(item.source_id))
         ]
         with transaction.atomic():
-            ItemPlace.objects.filter(item_id__in=[item.pk for item in batch]).delete()
+            ItemPlace.objects.filter(item_id__inlist=[item.pk for item in batch]).delete()
             written += insert_rows(ItemPlace, ["item", "region", "confidence", "mention", "origin"], rows)
     return written

@@ -92,7 +92,7 @@ def score(items, *, now=None, flag=True):
     pks = [item.pk for item in items]
 
     best_topic = dict(
-        ItemTopic.objects.filter(item_id__in=pks)
+        ItemTopic.objects.filter(item_id__inlist=pks)
         .order_by()
         .values_list("item_id")
         .annotate(best=Max("score"))
@@ -101,7 +101,7 @@ def score(items, *, now=None, flag=True):
     best_place = defaultdict(float)
     if priority_paths:
         for pk, confidence, path in (
-            ItemPlace.objects.filter(item_id__in=pks)
+            ItemPlace.objects.filter(item_id__inlist=pks)
             .order_by()
             .values_list("item_id", "confidence", "region__path")
         ):
@@ -181,7 +181,7 @@ def _score_clusters(clusters, settings, now, *, scored=None):
         return
     points = {cluster.pk: _cluster_points(settings, cluster.outlet_count) for cluster in clusters}
     newest = dict(
-        Item.objects.filter(cluster__in=list(points))
+        Item.objects.filter(cluster_id__inlist=list(points))
         .order_by()
         .values("cluster")
         .annotate(newest=Max("published_at"))
