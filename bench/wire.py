@@ -5,7 +5,7 @@ its caveats are in bench/README.md; the last results in bench/RESULTS.md (its wi
 
 1. Feeds: 100 generated feeds (RSS 2.0 and Atom 1.0 in turn) of 100 entries each, written
    here from a fixed seed: first-responder headlines and two to four sentences of HTML (links, emphasis,
-   the odd hostile tag) naming real places, with about a third of the stories retold by two to four
+   the odd hostile tag) naming real places, with three stories in five retold by two to four
    outlets in their own words, so that clustering has work to do.
 2. Reference: ``feedparser.parse`` on the same bytes (from memory, no network), items per second.
 3. Pipeline: for each feed, ``parse_feed`` (feedparser, normalising, nh3 sanitising, canonical URLs),
