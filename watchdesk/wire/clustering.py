@@ -173,10 +173,14 @@ def signatures(word_sets):
 
 
 def band_keys(signature_rows):
-    """One signed 64-bit key per LSH band and item: an (n, BANDS) int64 array.
+    """One 31-bit key per LSH band and item: an (n, BANDS) int64 array of values in [0, 2**31).
 
     Each band's ROWS values are folded FNV-style into a 64-bit value seeded by the band's number, then
-    mixed; equal bands give equal keys, and a key fits a BigIntegerField.
+    mixed, and the top 31 bits kept: equal bands give equal keys, and a key fits an IntegerField, which
+    SQLite stores in 4 bytes rather than 8 (the band table is the largest write of enrichment). Two
+    different bands share a key by chance about once per 2**31; a week of 100,000 items holds two
+    million keys, so about one item in fifty meets a stranger this way, and the similarity check
+    turns it away.
     """
     banded = signature_rows[:, : BANDS * ROWS]
     values = banded.reshape(len(banded), BANDS, ROWS).astype(np.uint64)
@@ -185,7 +189,7 @@ def band_keys(signature_rows):
     ).copy()
     for row in range(ROWS):
         keys = (keys ^ values[:, :, row]) * np.uint64(0x100000001B3)
-    return _fmix64(keys).view(np.int64)
+    return (_fmix64(keys) >> np.uint64(33)).astype(np.int64)
 
 
 def similarity(signature, other):
@@ -291,7 +295,10 @@ def _assign_chunk(items, now):
     if signed:
         ItemBand.objects.filter(item_id__inlist=signed).delete()
     # In key order: each row lands next to the previous one in the key index, not on a random page.
-    band_rows = [(key, item.id) for index, item in enumerate(items) if banded[index] for key in keys[index]]
+    # Each key once per item: (key, item) is the table's primary key.
+    band_rows = [
+        (key, item.id) for index, item in enumerate(items) if banded[index] for key in set(keys[index])
+    ]
     band_rows.sort()
     insert_rows(ItemBand, ["key", "item"], band_rows)
     # Each item is compared with the earlier items sharing most bands with it (the number of shared

@@ -423,3 +423,24 @@ def test_a_lingering_band_of_an_item_past_the_window_does_not_join_and_is_pruned
     assert len(clusters_of(old, fresh)) == 2
     assert clustering.forget_old_bands() == BANDS
     assert set(ItemBand.objects.values_list("item", flat=True)) == {fresh.pk}
+
+
+def test_the_migration_rebuilds_the_bands_clustering_writes(story):
+    """Migration 0005 makes the band table anew and refills it from the stored signatures."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("watchdesk.wire.migrations.0005_band_table_keyed_by_key_and_item")
+    items = [story(version, minutes_ago=10 - n) for n, version in enumerate(RIDGE_FIRE)]
+    items.append(story(FLASH_FLOOD, url=items[0].url, minutes_ago=1))  # a copy: no bands of its own
+    old = story(TANKER_CRASH, minutes_ago=8 * 24 * 60)  # outside the window: no bands wanted
+    assign_clusters([old], now=old.first_seen_at)
+    assign_clusters(items)
+    written = set(ItemBand.objects.exclude(item=old).values_list("key", "item"))
+    ItemBand.objects.all().delete()
+
+    migration.rebuild_bands(apps, None)
+
+    assert set(ItemBand.objects.values_list("key", "item")) == written
+    assert len(written) == 3 * BANDS
