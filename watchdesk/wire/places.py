@@ -508,15 +508,20 @@ def regions_signature():
     return (row["count"], row["last_pk"])
 
 
-_tagger = Compiled(regions_signature, Geotagger.from_db)
+# Counting 12,701 regions for every feed cost more than tagging its items. A region saved or deleted in
+# this process forgets the gazetteer at once (signal_handlers.region_changed); another process's change is
+# seen within a minute.
+_tagger = Compiled(regions_signature, Geotagger.from_db, recheck=60)
 
 
 def current_geotagger():
     """The tagger for the regions as they are now, rebuilt only when they changed. Call once per batch.
 
-    Saving or deleting a region in this process forgets it at once (wire/apps.py); other processes notice
-    a changed count or highest id. A rename done with ``update()`` elsewhere needs ``forget_geotagger()``
-    or a restart.
+    Saving or deleting a region in this process forgets it at once (wire/apps.py). Otherwise the count and
+    highest id of the regions are compared at most once a minute, so rows added without signals (the
+    gazetteer loader's ``bulk_create``) or by another process are seen within a minute; call
+    ``forget_geotagger()`` to see them at once. A rename done with ``update()`` needs
+    ``forget_geotagger()`` or a restart.
     """
     return _tagger.get()
 
