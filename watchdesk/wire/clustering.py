@@ -616,6 +616,7 @@ def refresh_clusters(cluster_ids, *, now=None):
     # rewrites its index entry even when the value stays the same. Clusters that did not change at all
     # are not written.
     light = [_SUMMARY_FIELDS.index(name) for name in _COUNT_FIELDS]
+    only_counts = set(light)
     full_rows, light_rows, empty = [], [], []
     for pk, cluster in clusters.items():
         if pk in outlets:
@@ -623,7 +624,7 @@ def refresh_clusters(cluster_ids, *, now=None):
             _summarise(cluster, outlets[pk], leads.get(pk), now)
             after = [getattr(cluster, name) for name in attnames]
             changed = {index for index, value in enumerate(after) if value != before[index]}
-            if changed and changed <= set(light):
+            if changed and changed <= only_counts:
                 light_rows.append((pk, *(after[index] for index in light)))
             elif changed:
                 full_rows.append((pk, *after))

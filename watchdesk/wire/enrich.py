@@ -12,7 +12,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from watchdesk.wire import clustering, places, relevance, topics
-from watchdesk.wire.bulk import chunks
 from watchdesk.wire.models import Item
 
 
@@ -32,7 +31,6 @@ def enrich(items, *, now=None):
         places.apply_places(items)
         clustering.assign_clusters(items, now=now)
         relevance.score(items, now=now, flag=False)
-        for batch in chunks([item.pk for item in items]):
-            Item.objects.filter(pk__inlist=batch).update(enriched_at=now)
+        Item.objects.filter(pk__inlist=[item.pk for item in items]).update(enriched_at=now)
     for item in items:
         item.enriched_at = now
