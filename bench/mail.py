@@ -36,24 +36,15 @@ from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from run import NEIGHBOURS, neighbours, send, wait_until
+from run import NEIGHBOURS, neighbours, production_env, send, wait_until, write_section
 
 BENCH = Path(__file__).resolve().parent
-OUT, RESULTS = BENCH / "out" / "mail", BENCH / "RESULTS.md"
+OUT = BENCH / "out" / "mail"
 START, END = "<!-- mail-results:start -->", "<!-- mail-results:end -->"
 SIZES, REFERENCE_MESSAGES, REFERENCE_RUNS, DJANGO_MESSAGES = (10_000, 30_000), 50_000, 3, 3_000
 TARGET = 0.25
 POSTFIX = ("smtp-sink", "smtp-source")
-ENV = {
-    "WATCHDESK_VAR_DIR": str(OUT / "var"),
-    "DJANGO_SETTINGS_MODULE": "watchdesk.settings",
-    "DEBUG": "false",
-    "SECRET_KEY": "bench-only-" + "x" * 50,
-    "ALLOWED_HOSTS": "127.0.0.1,localhost",
-    "SITE_URL": "https://watchdesk.example.org",
-    "LOG_LEVEL": "WARNING",
-    "PYTHONPATH": str(BENCH.parent),
-}
+ENV = production_env(OUT / "var", PYTHONPATH=str(BENCH.parent))
 BODY = "".join(
     f"<p>Crews from {town} responded within minutes after the call came in. Residents below the dam were "
     "told to leave by 6 pm, officials said, while volunteers opened a shelter at the high school. The "
@@ -467,11 +458,12 @@ def report(sizes, reference, runs, django, spots):
         ]
     section = "\n".join(lines)
     print(f"\n{section}\n")
-    old = RESULTS.read_text()
-    if START not in old:
-        old += f"\n# Mail benchmark\n\nWritten by `bench/mail.py` (each run replaces it).\n\n{START}\n{END}\n"
-    head, _, rest = old.partition(START)
-    RESULTS.write_text(f"{head}{START}\n{section}\n{END}{rest.partition(END)[2]}")
+    write_section(
+        START,
+        END,
+        section,
+        new_heading="\n# Mail benchmark\n\nWritten by `bench/mail.py` (each run replaces it).\n\n",
+    )
 
 
 def interrupt(signum, frame):

@@ -46,16 +46,36 @@ REQUESTS, WARMUP, DISTINCT_POSTS = 300, 30, 200
 TARGET_MS, MANY_QUERIES = 25.0, 10
 WRK = ["wrk", "-t2", "-c16", "-d10s", "--latency"]
 NEIGHBOURS = {}  # phase: share of the CPUs used by other sessions' processes meanwhile
-ENV = {
-    "WATCHDESK_VAR_DIR": str(VAR),
-    "DJANGO_SETTINGS_MODULE": "watchdesk.settings",
-    "DEBUG": "false",
-    "SECRET_KEY": "bench-only-" + "x" * 50,
-    "ALLOWED_HOSTS": "127.0.0.1,localhost",
-    "SITE_URL": f"http://127.0.0.1:{APP_PORT}",
-    "EMAIL_URL": "smtp://127.0.0.1:1",
-    "LOG_LEVEL": "WARNING",
-}
+
+
+def production_env(var_dir, **overrides):
+    """The environment every benchmark runs Watchdesk in: production settings (DEBUG off), its own
+    var/ directory, quiet logs; ``overrides`` adds or replaces variables."""
+    return {
+        "WATCHDESK_VAR_DIR": str(var_dir),
+        "DJANGO_SETTINGS_MODULE": "watchdesk.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-only-" + "x" * 50,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SITE_URL": "https://watchdesk.example.org",
+        "LOG_LEVEL": "WARNING",
+        **overrides,
+    }
+
+
+def write_section(start, end, section, *, new_file="", new_heading=""):
+    """Replace what RESULTS.md holds between the ``start`` and ``end`` markers with ``section``.
+
+    Without the markers, ``new_heading`` and the markers are appended first (``new_file`` is the text of
+    a RESULTS.md that does not exist yet)."""
+    old = RESULTS.read_text() if RESULTS.exists() else new_file
+    if start not in old:
+        old += f"{new_heading}{start}\n{end}\n"
+    head, _, rest = old.partition(start)
+    RESULTS.write_text(f"{head}{start}\n{section}\n{end}{rest.partition(end)[2]}")
+
+
+ENV = production_env(VAR, SITE_URL=f"http://127.0.0.1:{APP_PORT}", EMAIL_URL="smtp://127.0.0.1:1")
 
 
 def configure():
@@ -307,9 +327,7 @@ def report(fill_record, latency, tput, spots, top_sql):
         lines += [f"| {n:.1f} | {ms:.2f} | `{' '.join(s.split())}` |" for n, ms, s in top_sql]
     section = "\n".join(lines)
     print(f"\n{section}\n")
-    old = RESULTS.read_text() if RESULTS.exists() else f"# Benchmark results\n\n{START}\n{END}\n"
-    head, _, rest = old.partition(START)
-    RESULTS.write_text(f"{head}{START}\n{section}\n{END}{rest.partition(END)[2]}")
+    write_section(START, END, section, new_file="# Benchmark results\n\n")
 
 
 def interrupt(signum, frame):

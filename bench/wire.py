@@ -36,22 +36,14 @@ from itertools import combinations
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from run import NEIGHBOURS, neighbours
+from run import NEIGHBOURS, neighbours, production_env, write_section
 
 BENCH = Path(__file__).resolve().parent
-OUT, RESULTS = BENCH / "out" / "wire", BENCH / "RESULTS.md"
+OUT = BENCH / "out" / "wire"
 START, END = "<!-- wire-results:start -->", "<!-- wire-results:end -->"
 TARGET = 1 / 3
 FEEDS = 100
-ENV = {
-    "WATCHDESK_VAR_DIR": str(OUT / "var"),
-    "DJANGO_SETTINGS_MODULE": "watchdesk.settings",
-    "DEBUG": "false",
-    "SECRET_KEY": "bench-only-" + "x" * 50,
-    "ALLOWED_HOSTS": "127.0.0.1,localhost",
-    "SITE_URL": "https://watchdesk.example.org",
-    "LOG_LEVEL": "WARNING",
-}
+ENV = production_env(OUT / "var")
 
 # The stories: a hazard, a place, and sentences that retell them -----------------------------------
 HAZARDS = [
@@ -598,7 +590,7 @@ def main():
     )
     print(report)
     if not args.no_write:
-        write_results(report)
+        write_section(START, END, report, new_heading="\n## Wire pipeline (`bench/wire.py`)\n\n")
     return 0 if ratio >= TARGET else 1
 
 
@@ -650,16 +642,6 @@ def render(
             f"| {label.strip()} | {seconds:.2f} | {seconds * 1000 / args.items:.3f} | {seconds / whole:.0%} |"
         )
     return "\n".join(lines)
-
-
-def write_results(report):
-    text = RESULTS.read_text()
-    block = f"{START}\n{report}\n{END}"
-    if START in text:
-        text = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: block, text, flags=re.S)
-    else:
-        text += f"\n## Wire pipeline (`bench/wire.py`)\n\n{block}\n"
-    RESULTS.write_text(text)
 
 
 if __name__ == "__main__":
