@@ -172,7 +172,7 @@ def outsider(django_user_model):
 @pytest.fixture
 def mail_server(settings):
     """A real SMTP server (aiosmtpd) on a free local port, with Django pointed at it."""
-    from watchdesk.mailserver import MailServer
+    from watchdesk.testing.mailserver import MailServer
 
     server = MailServer().start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from watchdesk.webserver import WebServer
+from watchdesk.testing.webserver import WebServer
 
 
 @pytest.fixture(scope="module")

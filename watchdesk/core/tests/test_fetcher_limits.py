@@ -14,7 +14,7 @@ import pytest
 from watchdesk.core import fetcher
 from watchdesk.core.fetcher import Fetched, FetchError, FetchRefused, fetch, parse_retry_after
 from watchdesk.core.tests.fakenet import RawServer
-from watchdesk.webserver import Reply
+from watchdesk.testing.webserver import Reply
 
 MB = 1024 * 1024
 

@@ -17,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from watchdesk.core import fetcher
 from watchdesk.core.fetcher import FetchError, FetchRefused, check_url, fetch
 from watchdesk.core.tests.fakenet import Connections, FakeDNS
-from watchdesk.webserver import Reply, WebServer
+from watchdesk.testing.webserver import Reply, WebServer
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from contextlib import closing
 
 import pytest
 
-from watchdesk.mailserver import MailServer, free_port
+from watchdesk.testing.mailserver import MailServer, free_port
 
 pytestmark = pytest.mark.slow
 

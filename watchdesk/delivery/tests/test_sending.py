@@ -223,7 +223,7 @@ def test_both_smtp_dialogues_deliver_and_classify_refusals_alike(
     make_post, subscriber, settings, monkeypatch, pipelining
 ):
     from watchdesk.delivery import transport as transport_module
-    from watchdesk.mailserver import MailServer
+    from watchdesk.testing.mailserver import MailServer
 
     pipelined = []
     original = transport_module.pipelined_sendmail

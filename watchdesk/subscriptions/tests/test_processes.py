@@ -23,8 +23,8 @@ from django_tasks_db.models import DBTaskResult
 
 from watchdesk.delivery.models import Delivery, Suppression
 from watchdesk.delivery.sender import send_pending
-from watchdesk.mailserver import free_port
 from watchdesk.subscriptions.models import ConfirmationToken, Subscriber
+from watchdesk.testing.mailserver import free_port
 
 transactional = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 

@@ -5,7 +5,7 @@ from itertools import count
 import pytest
 from django.utils import timezone
 
-from watchdesk.webserver import WebServer
+from watchdesk.testing.webserver import WebServer
 
 _numbers = count(1)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from watchdesk.core.fetcher import FetchRefused
-from watchdesk.webserver import Reply
+from watchdesk.testing.webserver import Reply
 from watchdesk.wire.articles import ArticleError, fetch_article
 from watchdesk.wire.models import FetchLog, Item
 from watchdesk.wire.tasks import add_article

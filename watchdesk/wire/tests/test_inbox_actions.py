@@ -9,7 +9,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from watchdesk.webserver import Reply
+from watchdesk.testing.webserver import Reply
 from watchdesk.wire.models import Cluster, Item, ItemPlace, WireSettings
 from watchdesk.wire.tests import inbox_fixtures
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from watchdesk.webserver import Reply
+from watchdesk.testing.webserver import Reply
 from watchdesk.wire.models import Item
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from watchdesk.webserver import Reply
+from watchdesk.testing.webserver import Reply
 from watchdesk.wire.models import FetchLog, HostSlot, Item, Source
 from watchdesk.wire.polling import PollSummary, backoff, claim_host, claim_source, poll_due, poll_source
 from watchdesk.wire.tasks import poll_source as poll_source_task

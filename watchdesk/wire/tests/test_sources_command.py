@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from lxml import etree
 
-from watchdesk.webserver import Reply
+from watchdesk.testing.webserver import Reply
 from watchdesk.wire.models import Item, Source
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ none measures time.
 
 import pytest
 
-from watchdesk.webserver import Reply
+from watchdesk.testing.webserver import Reply
 from watchdesk.wire.parsing import FeedError, _remove_declarations, parse_feed
 
 
