@@ -1,6 +1,6 @@
 """What the guarded fetcher may connect to: URL parsing, the address rules, and the settings that open
-ranges and ports. Split off from ``watchdesk.core.fetcher``, whose docstring lists the rules and why;
-callers use the fetcher (``fetch``, ``check_url``), not this module.
+ranges and ports. The rules and why: docs/wire.md, "The guarded fetcher". Callers use the fetcher
+(``fetch``, ``check_url``), not this module.
 """
 
 import ipaddress

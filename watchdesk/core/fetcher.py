@@ -1,45 +1,12 @@
 """The guarded fetcher: the one way Watchdesk makes an outbound HTTP request (feeds, article pages).
 
-Whoever can add a source or paste an article URL chooses where the server connects. Left unguarded that
-is server-side request forgery: a URL (or a redirect, or a DNS answer) pointing at the database port, an
-admin page on the private network, or the cloud metadata service that hands out credentials. So
-``fetch()`` refuses, before any connection is made and again for every redirect:
-
-* schemes other than ``http`` and ``https``;
-* ports other than 80 and 443, unless listed in ``WATCHDESK_FETCH_ALLOWED_PORTS``;
-* a host if ANY of its resolved addresses is not a public one (an attacker's DNS can mix a public address
-  with a private one). An address passes only if Python's ``ipaddress`` calls it global, it is not
-  multicast or reserved, and it is outside a few ranges that the IANA registries mark as not globally
-  reachable but older Pythons still call global (192.0.0.0/24, 64:ff9b:1::/48, 3fff::/20, 5f00::/16,
-  fec0::/10). In practice that refuses loopback (127/8, ::1), private (10/8, 172.16/12, 192.168/16,
-  fc00::/7), link-local (169.254/16, fe80::/10), carrier-grade NAT (100.64/10), multicast, unspecified,
-  broadcast and reserved addresses (0/8, 240/4, ::), documentation and benchmarking ranges, and the cloud
-  metadata addresses 169.254.169.254, fd00:ec2::254 and 100.100.100.200;
-* IPv6 addresses that carry an IPv4 address are judged by that IPv4 address too: IPv4-mapped
-  (::ffff:a.b.c.d) and NAT64 (64:ff9b::/96) addresses ARE that IPv4 address, so it alone decides;
-  IPv4-compatible (::a.b.c.d), 6to4 (2002::/16) and Teredo (2001::/32) addresses must pass both ways;
-* numeric host tricks are read the way browsers and the C resolver read them, then checked like any
-  address: ``http://2130706433/``, ``http://0x7f000001/``, ``http://0177.0.0.1/`` and ``http://127.1/``
-  all mean 127.0.0.1 and are refused as loopback.
-
-``WATCHDESK_FETCH_ALLOWED_NETWORKS`` (CIDR ranges, none by default) opens chosen ranges, for an intranet
-feed server or local testing; a malformed entry stops the fetcher with ImproperlyConfigured.
-
-How the checks are kept honest:
-
-* No DNS rebinding: the host is resolved once per request, every address is checked, and the connection
-  goes to a checked address. The socket is opened by a custom httpcore network backend that knows only the
-  addresses this fetch checked, so a second DNS answer is never asked for; the URL, ``Host`` header, TLS
-  SNI and certificate check all still use the real host name.
-* Redirects are followed here, not by httpx, so each target is checked like the first URL; at most
-  ``FETCH_MAX_REDIRECTS``.
-* At most ``FETCH_MAX_BYTES`` of decoded body: a larger ``Content-Length`` is refused before reading, and
-  gzip/deflate is decoded here with a bounded output, so a few kilobytes of compressed zeros cannot grow
-  into gigabytes of memory. Other content encodings (brotli, zstd) are never asked for and are refused if
-  sent anyway.
-* ``FETCH_TIMEOUT`` is a deadline for the whole fetch (resolving aside: the system resolver has its own
-  timeouts), redirects and body included; every socket operation is held to what is left of it.
-* TLS certificates are verified; proxy settings from the environment are ignored (see ``_PinnedTransport``).
+Whoever can add a source chooses where the server connects, so ``fetch()`` guards against server-side
+request forgery. Before any connection, and again for every redirect, it refuses schemes other than http(s),
+ports other than 80 and 443 (plus ``WATCHDESK_FETCH_ALLOWED_PORTS``) and any host with an address that is not
+public (the rules are in ``fetch_policy``; ``WATCHDESK_FETCH_ALLOWED_NETWORKS`` opens chosen ranges, and a
+malformed entry raises ImproperlyConfigured). It connects only to the addresses it checked, reads at most
+``FETCH_MAX_BYTES`` of decoded body and gives up after ``FETCH_TIMEOUT`` for the whole fetch. The full rules
+and how each is enforced: docs/wire.md, "The guarded fetcher".
 
 Refusals raise ``FetchRefused``; other failures ``FetchError``; ``str(error)`` is a short reason for
 people ("refused: 10.0.0.5 is a private address"). Non-2xx answers are returned, not raised.
@@ -232,12 +199,10 @@ def _ssl_context():
 
 
 class _PinnedTransport(httpx.HTTPTransport):
-    """httpx's own transport on a connection pool whose sockets come from ``_PinnedBackend``.
+    """httpx's own transport on a connection pool whose sockets come from ``_PinnedBackend``; no proxy.
 
-    httpx 0.28 has no public way to pass a network backend (encode/httpx#3749 adds one), so the pool is
-    replaced; if httpx renames its pool attribute this refuses to start instead of silently connecting
-    unguarded. Proxies: no proxy is configured and the client has trust_env=False, so HTTP(S)_PROXY from the
-    environment is ignored: a proxy would make the connection for us, to an address we never checked.
+    httpx 0.28 has no public way to pass a network backend, so the pool is replaced; if httpx renames its
+    pool attribute this refuses to start rather than connect unguarded (docs/wire.md, "The guarded fetcher").
     """
 
     def __init__(self, backend):

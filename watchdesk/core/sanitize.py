@@ -5,9 +5,8 @@ the feed parser did before: only the text tags below survive, links keep only ht
 targets and get ``rel="noopener noreferrer nofollow"``, and there are no scripts, styles, frames, forms,
 event handlers or style attributes.
 
-Images are dropped, on purpose: outside images in the admin inbox would be hot-linked from the outlet's
-server (telling it who reads the wire, and when), many feed images are tracking pixels, and editors choose
-a story's images themselves when they draft a post. Their ``alt`` text goes with them.
+Images (and their ``alt`` text) are dropped on purpose: hot-linked outside images would tell the outlet who
+reads the wire; docs/wire.md has the reasons.
 """
 
 import html
