@@ -107,6 +107,9 @@ def parse_email_url(url, *, outbox_dir):
     anymail://mailgun                      a provider's API through django-anymail (amazon_ses, brevo,
                                            mailersend, mailgun, mailjet, postal, postmark, resend, sparkpost,
                                            ...); its credentials come from ANYMAIL_* variables, not the URL
+
+    Anything else (another scheme, no host, a bad port, credentials in an anymail URL, an unknown provider)
+    raises ImproperlyConfigured naming the problem.
     """
     parts = urlsplit(url)
     query = {key: values[-1] for key, values in parse_qs(parts.query).items()}

@@ -130,13 +130,12 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'watchdesk.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Keep the connection: opening one and running the pragmas cost ~4 ms of a 15 ms page.
+    # Keep the connection between requests rather than reopen it and rerun the pragmas for each one.
     DATABASES["default"]["CONN_MAX_AGE"] = None
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"]["OPTIONS"] = {
-        # WAL lets readers work while the worker writes; IMMEDIATE takes the write lock at BEGIN so two
-        # writers queue on the busy timeout instead of failing with "database is locked" mid-transaction.
-        # A 32 MB page cache (SQLite's default is 2 MB) holds the wire's indexes for a week of items.
+        # So the web server and the worker can both write; each pragma's reason: docs/configuration.md,
+        # "Data and services".
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-32768;",
         "transaction_mode": "IMMEDIATE",
         "timeout": env_int("SQLITE_BUSY_TIMEOUT", 20, minimum=1),
