@@ -1,13 +1,9 @@
 """The demo wire: invented outlets and their feeds, rendered on request so the demo always looks fresh.
 
-The outlets and stories in wire.json were written for this project; every link points at an example.org,
-example.com or example.net address. Each outlet's feed comes out in its own format (RSS 0.91, 0.92, 1.0
-and 2.0, Atom 0.3 and 1.0, JSON Feed 1.0 and 1.1), so the demo exercises every parser path.
-
-A story carries ``hours_ago`` rather than a date. Dates are counted back from a demo clock that moves in
-steps of ``CLOCK_STEP``: between steps a feed's bytes stay the same, so a poll with the ETag it was given
-is answered "not modified"; after a step the stories move forward in time and stay inside the inbox's
-7-day clustering window.
+The outlets and stories in wire.json were written for this project (every link is an example.org, .com or
+.net address); each outlet's feed comes out in its own format, so the demo exercises every parser path.
+A story carries ``hours_ago``, counted back from a demo clock that moves in steps of ``CLOCK_STEP``, so
+that a feed's bytes and ETag hold between steps (docs/wire.md, "The demo wire").
 """
 
 import functools
