@@ -4,7 +4,7 @@ from django import forms
 from wagtail.admin.forms import WagtailAdminModelForm
 
 from watchdesk.taxonomy.models import Topic
-from watchdesk.wire.topics import DEFAULT_NEGATIVE_WEIGHT, DEFAULT_PHRASE_WEIGHT, parse_rule
+from watchdesk.taxonomy.rules import DEFAULT_NEGATIVE_WEIGHT, DEFAULT_PHRASE_WEIGHT, parse_rule
 
 
 class TopicForm(WagtailAdminModelForm):

@@ -12,7 +12,7 @@ class Topic(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     description = models.TextField(blank=True, help_text="Shown at the top of the topic's page.")
 
-    # The rule that files wire items under this topic (watchdesk.wire.topics compiles every topic's rule
+    # The rule that files wire items under this topic (taxonomy/rules.py compiles every topic's rule
     # into one automaton). Phrases are matched case- and accent-insensitively on word boundaries.
     rule_phrases = models.TextField(
         "phrases",

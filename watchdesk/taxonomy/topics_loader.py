@@ -21,7 +21,7 @@ from pathlib import Path
 from django.db import transaction
 
 from watchdesk.taxonomy.models import Topic
-from watchdesk.wire.topics import DEFAULT_NEGATIVE_WEIGHT, DEFAULT_PHRASE_WEIGHT, parse_rule
+from watchdesk.taxonomy.rules import DEFAULT_NEGATIVE_WEIGHT, DEFAULT_PHRASE_WEIGHT, parse_rule
 
 DEFAULT_TOPICS_FILE = Path(__file__).with_name("default_topics.json")
 

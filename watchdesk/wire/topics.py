@@ -1,287 +1,24 @@
-"""Topic rules: file wire items under topics by weighted phrases.
+"""Filing wire items under topics, with the rule engine in ``watchdesk.taxonomy.rules``.
 
-A topic's rule is four fields on ``Topic`` (see its help texts): phrases with weights, negative phrases
-whose weights are subtracted, an optional "must also mention" group, and a threshold. How matching
-works, decided here and documented in docs:
-
-* **Words, not letters.** Title, text and phrases are normalised the same way (:func:`normalize`):
-  NFKD, combining marks dropped, case folded, and every run of characters that are not letters or digits
-  turned into one space. So matching ignores case and accents ("EVACUATION" and "évacuation" match
-  "evacuation"), and hyphens and punctuation are word breaks: "active-shooter", "active shooter" and
-  "Active—Shooter!" are the same phrase, and "hazmat" matches "HAZMAT," and "Hazmat.". A phrase
-  matches whole words only: "fire" never matches "firearm", "wildfire" or "fired" (but does match
-  "cease-fire", which is why "cease fire" is a negative phrase in the default rules).
-* **One automaton.** Every topic's phrases (positive, negative, required) are keys of ONE Aho-Corasick
-  automaton; each key maps to the uses of that phrase by topics. An item costs one pass over its title
-  and text, whatever the number of topics. Keys and the text are padded with spaces, so a hit is always a
-  whole-word hit: the boundary check is built into the key.
-* **Each phrase counts once per item**, however often it occurs (a story that says "wildfire" ten times
-  is not ten times more about wildfires), and **twice its weight when it is in the title**
-  (``TITLE_FACTOR``): headlines say what a story is about. Negative phrases are doubled in the title
-  too, so "Carolina Hurricanes" in a headline cancels "hurricanes" in the same headline.
-* An item is filed under a topic when its score reaches the threshold and, if the topic has a "must also
-  mention" group, at least one of those phrases occurs (anywhere). Required phrases add nothing to the
-  score by themselves.
+The wire keeps one compiled matcher per process, writes each item's ``ItemTopic`` rows, and runs an
+edited rule over recent items for the topic editor's preview.
 """
 
-import math
-import re
-import unicodedata
-from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
-import ahocorasick
 from django.db import transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
+from watchdesk.taxonomy.models import Topic
+from watchdesk.taxonomy.rules import TopicMatch, TopicMatcher
 from watchdesk.wire.bulk import Compiled, insert_rows
-
-DEFAULT_PHRASE_WEIGHT = 1.0
-DEFAULT_NEGATIVE_WEIGHT = 5.0
-TITLE_FACTOR = 2.0
-
-PHRASE = "phrase"
-NEGATIVE = "negative"
-REQUIRED = "required"
-
-# Letters and digits stay; everything else (spaces, hyphens, punctuation, underscores) is a word break.
-_WORD_BREAKS = re.compile(r"[\W_]+")
-# Between the title and the text in the haystack: never part of a key, so no phrase spans the two.
-_TITLE_END = "|"
-
-
-class _CombiningMarks(dict):
-    """A ``str.translate`` table that drops combining marks, filled in as characters are first seen.
-
-    Scanning all of Unicode up front would cost a noticeable start-up time; the characters that news text
-    actually uses are few, and after the first sight each one is a plain dict hit in C.
-    """
-
-    def __missing__(self, codepoint):
-        self[codepoint] = None if unicodedata.combining(chr(codepoint)) else codepoint
-        return self[codepoint]
-
-
-_DROP_MARKS = _CombiningMarks()
-
-
-def normalize(text):
-    """Lower-case, accent-free words between single spaces: "Évacuation—ordered!" -> "evacuation ordered"."""
-    if not text:
-        return ""
-    if text.isascii():
-        folded = text.lower()
-    else:
-        folded = unicodedata.normalize("NFKD", text).translate(_DROP_MARKS).casefold()
-    return _WORD_BREAKS.sub(" ", folded).strip()
-
-
-def parse_rule(text, *, default_weight, weighted=True):
-    """Parse one rule field into ``[(phrase as written, weight), ...]``, in the order written.
-
-    One phrase per line, "phrase = weight" or just "phrase" (``default_weight``); blank lines and lines
-    starting with "#" are ignored. With ``weighted=False`` (the "must also mention" group) a weight is an
-    error. Raises ``ValueError`` with a line-numbered message ("line 3: weight must be a number") for the
-    first bad line, so an editor can find it.
-    """
-    parsed = []
-    seen = {}
-    for number, raw in enumerate((text or "").splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        phrase, equals, weight_text = line.rpartition("=")
-        if not equals:
-            phrase, weight = line, float(default_weight)
-        elif not weighted:
-            raise ValueError(f"line {number}: these phrases take no weight (remove “={weight_text}”)")
-        else:
-            phrase = phrase.strip()
-            weight_text = weight_text.strip()
-            try:
-                weight = float(weight_text)
-            except ValueError:
-                weight = math.nan
-            if not math.isfinite(weight):
-                after = f"not “{weight_text}”" if weight_text else "after “=”"
-                raise ValueError(f"line {number}: weight must be a number, {after}")
-            if weight <= 0:
-                raise ValueError(f"line {number}: weight must be more than 0")
-        phrase = " ".join(phrase.split())
-        key = normalize(phrase)
-        if not key:
-            raise ValueError(f"line {number}: a phrase needs at least one letter or digit")
-        if key in seen:
-            raise ValueError(f"line {number}: “{phrase}” repeats line {seen[key]}")
-        seen[key] = number
-        parsed.append((phrase, weight))
-    return parsed
-
-
-@dataclass(frozen=True)
-class CompiledRule:
-    """One topic's rule, parsed. ``ValueError`` from :func:`compile_rule` names the field at fault."""
-
-    topic_id: object
-    phrases: tuple
-    negative: tuple
-    required: tuple
-    threshold: float
-
-
-RULE_FIELDS = (
-    ("rule_phrases", PHRASE, DEFAULT_PHRASE_WEIGHT, True),
-    ("rule_negative", NEGATIVE, DEFAULT_NEGATIVE_WEIGHT, True),
-    ("rule_required", REQUIRED, DEFAULT_PHRASE_WEIGHT, False),
-)
-
-
-def compile_rule(topic):
-    """Parse a topic's three rule fields; a ``ValueError`` says which field and line is wrong."""
-    parts = {}
-    for field_name, kind, default_weight, weighted in RULE_FIELDS:
-        try:
-            parts[kind] = tuple(
-                parse_rule(getattr(topic, field_name), default_weight=default_weight, weighted=weighted)
-            )
-        except ValueError as error:
-            label = topic._meta.get_field(field_name).verbose_name if hasattr(topic, "_meta") else field_name
-            raise ValueError(f"{label}, {error}") from None
-    return CompiledRule(
-        topic_id=topic.pk,
-        phrases=parts[PHRASE],
-        negative=parts[NEGATIVE],
-        required=parts[REQUIRED],
-        threshold=float(topic.rule_threshold),
-    )
-
-
-@dataclass(frozen=True)
-class PhraseUse:
-    """One topic's use of one phrase: the value side of the automaton's keys."""
-
-    topic_id: object
-    kind: str
-    weight: float
-    phrase: str  # as the editor wrote it
-    order: int  # position in the topic's rule, to list matched phrases in the order written
-
-
-@dataclass
-class TopicMatch:
-    """How one item scored on one topic. ``phrases`` are the positive and required phrases that matched,
-    as written in the rule; ``negative_phrases`` the negative ones."""
-
-    topic_id: object
-    score: float
-    phrases: list
-    passed: bool
-    negative_phrases: list = field(default_factory=list)
-
-
-class TopicMatcher:
-    """Every topic's rule compiled into one Aho-Corasick automaton.
-
-    Build it once per batch (``current_matcher()`` caches it per process). Topics whose rule does not
-    parse are left out and listed in ``problems`` as (topic id, message): the admin form refuses bad
-    rules, so this only happens to rules written some other way.
-    """
-
-    def __init__(self, topics):
-        self.rules = {}
-        self.problems = []
-        for topic in topics:
-            try:
-                rule = compile_rule(topic)
-            except ValueError as error:
-                self.problems.append((topic.pk, str(error)))
-                continue
-            self.rules[rule.topic_id] = rule
-
-        uses_by_key = defaultdict(list)
-        for rule in self.rules.values():
-            entries = [
-                *((PHRASE, phrase, weight) for phrase, weight in rule.phrases),
-                *((NEGATIVE, phrase, weight) for phrase, weight in rule.negative),
-                *((REQUIRED, phrase, weight) for phrase, weight in rule.required),
-            ]
-            for order, (kind, phrase, weight) in enumerate(entries):
-                use = PhraseUse(rule.topic_id, kind, weight, phrase, order)
-                uses_by_key[normalize(phrase)].append(use)
-
-        self.uses = []
-        self.automaton = ahocorasick.Automaton()
-        for key, uses in uses_by_key.items():
-            self.automaton.add_word(f" {key} ", len(self.uses))
-            self.uses.append(tuple(uses))
-        if self.uses:
-            self.automaton.make_automaton()
-
-    @classmethod
-    def from_db(cls):
-        from watchdesk.taxonomy.models import Topic
-
-        return cls(
-            Topic.objects.only("pk", "rule_phrases", "rule_negative", "rule_required", "rule_threshold")
-        )
-
-    @property
-    def topic_count(self):
-        return len(self.rules)
-
-    def hits(self, title, text):
-        """``{index into self.uses: found in the title}`` for every phrase in title or text."""
-        if not self.uses:
-            return {}
-        title_words = normalize(title)
-        haystack = f" {title_words} {_TITLE_END} {normalize(text)} "
-        title_end = len(title_words) + 2  # the index of _TITLE_END
-        found = {}
-        for end, index in self.automaton.iter(haystack):
-            if end < title_end:
-                found[index] = True
-            else:
-                found.setdefault(index, False)
-        return found
-
-    def match(self, title, text=""):
-        """A ``TopicMatch`` for every topic with any phrase in the item, best score first."""
-        scores = defaultdict(float)
-        matched = defaultdict(list)
-        has_required = set()
-        for index, in_title in self.hits(title, text).items():
-            factor = TITLE_FACTOR if in_title else 1.0
-            for use in self.uses[index]:
-                matched[use.topic_id].append(use)
-                if use.kind == PHRASE:
-                    scores[use.topic_id] += use.weight * factor
-                elif use.kind == NEGATIVE:
-                    scores[use.topic_id] -= use.weight * factor
-                else:
-                    has_required.add(use.topic_id)
-
-        results = []
-        for topic_id, uses in matched.items():
-            rule = self.rules[topic_id]
-            score = round(scores[topic_id], 3)
-            uses.sort(key=lambda use: use.order)
-            phrases = []
-            for use in uses:
-                if use.kind != NEGATIVE and use.phrase not in phrases:
-                    phrases.append(use.phrase)
-            passed = score >= rule.threshold and (not rule.required or topic_id in has_required)
-            negative = [use.phrase for use in uses if use.kind == NEGATIVE]
-            results.append(TopicMatch(topic_id, score, phrases, passed, negative))
-        results.sort(key=lambda result: (-result.score, str(result.topic_id)))
-        return results
+from watchdesk.wire.models import Item, ItemTopic
 
 
 def topics_signature():
     """Changes whenever a topic is added, removed or saved: one aggregate query."""
-    from watchdesk.taxonomy.models import Topic
-
     row = Topic.objects.aggregate(count=Count("pk"), last_pk=Max("pk"), changed=Max("rule_updated_at"))
     return (row["count"], row["last_pk"], row["changed"])
 
@@ -304,8 +41,6 @@ def apply_topics(items, *, matcher=None):
 
     Returns the number of ``ItemTopic`` rows written. Items not yet saved are skipped.
     """
-    from watchdesk.wire.models import ItemTopic
-
     items = [item for item in items if item.pk]
     if not items:
         return 0
@@ -358,8 +93,6 @@ def preview_rule_change(saved, edited, *, days=7, limit=2000, now=None):
     newest ``limit`` original items first seen in the last ``days`` days (newest first), so the answer
     compares rule with rule, not with topic links that may be older than the saved rule.
     """
-    from watchdesk.wire.models import Item
-
     old_matcher = TopicMatcher([saved]) if saved is not None else TopicMatcher([])
     new_matcher = TopicMatcher([edited])
     since = (now or timezone.now()) - timedelta(days=days)

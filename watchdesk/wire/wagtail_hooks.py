@@ -5,7 +5,9 @@
 - /admin/inbox/add-url/           queue an article page to be fetched and added to the inbox
 - /admin/sources/                 the feeds we watch and their health (``admin_views``)
 
-"Inbox" sits high in the menu with the number of new stories; "Sources" right below it.
+"Inbox" sits high in the menu with the number of new stories; "Sources" right below it. The topic
+editor's "Preview rule" (taxonomy/views.py) runs the edited rule over recent items through the
+``preview_topic_rule`` hook registered here.
 """
 
 from django.contrib.auth.models import Permission
@@ -16,7 +18,7 @@ from wagtail.admin.panels import ObjectList
 from wagtail.admin.ui.sidebar import LinkMenuItem
 from wagtail.admin.viewsets.model import ModelViewSet
 
-from watchdesk.wire import admin_views, inbox, inbox_views
+from watchdesk.wire import admin_views, inbox, inbox_views, topics
 from watchdesk.wire.forms import SourceForm
 from watchdesk.wire.models import Source
 
@@ -118,3 +120,6 @@ class SourceViewSet(ModelViewSet):
 @hooks.register("register_admin_viewset")
 def register_source_viewset():
     return SourceViewSet()
+
+
+hooks.register("preview_topic_rule", topics.preview_rule_change)

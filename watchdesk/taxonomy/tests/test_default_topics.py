@@ -8,8 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from watchdesk.taxonomy.models import Topic
+from watchdesk.taxonomy.rules import TopicMatcher
 from watchdesk.taxonomy.topics_loader import load_default_topics, read_default_topics
-from watchdesk.wire.topics import TopicMatcher
 
 DEMO_CONTENT = Path(__file__).resolve().parents[2] / "demo" / "content.json"
 

@@ -1,16 +1,16 @@
-"""Editors edit topic rules in the admin; a rule is checked, and previewed on recent items before saving."""
+"""Editors edit topic rules in the admin; a rule is checked, and previewed before saving by the app that
+registers the preview_topic_rule hook (the wire: wire/tests/test_rule_preview.py)."""
 
-from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from wagtail import hooks
 
+from watchdesk.taxonomy import views
 from watchdesk.taxonomy.models import Topic
-from watchdesk.wire.models import Item
 
 SAVED_RULE = "wildfire = 3\nsmoke = 3"
-EDITED_RULE = "wildfire = 3\nbrush fire = 3"
 
 
 def form_data(topic=None, **changes):
@@ -32,101 +32,6 @@ def wildfire(db):
     return Topic.objects.create(
         slug="wildfire", name="Wildfire", rule_phrases=SAVED_RULE, rule_negative="fire sale", rule_threshold=3
     )
-
-
-def make_item(title, *, text="", first_seen_at=None):
-    seen = first_seen_at or timezone.now()
-    return Item.objects.create(
-        guid=f"urn:test:{title}",
-        url=f"https://news.example.org/{abs(hash(title))}",
-        title=title,
-        text=text,
-        published_at=seen,
-        first_seen_at=seen,
-    )
-
-
-@pytest.fixture
-def recent_items(db):
-    """Kept by both rules, gained by the edited rule, lost by it, unrelated, and too old to look at."""
-    now = timezone.now()
-    return {
-        "kept": make_item("Wildfire near Paradise grows"),
-        "gained": make_item("Brush fire closes Highway 1"),
-        "lost": make_item("Smoke over the valley", text="Residents told to stay inside."),
-        "unrelated": make_item("Council passes budget"),
-        "old": make_item("Brush fire last month", first_seen_at=now - timedelta(days=10)),
-    }
-
-
-@pytest.mark.django_db
-def test_preview_lists_items_gained_and_lost_and_saves_nothing(client, superuser, wildfire, recent_items):
-    client.force_login(superuser)
-    before = Topic.objects.get(pk=wildfire.pk).rule_updated_at
-
-    response = client.post(
-        reverse("wagtailsnippets_taxonomy_topic:edit", args=[wildfire.pk]),
-        form_data(wildfire, rule_phrases=EDITED_RULE, preview_rule="1"),
-    )
-
-    assert response.status_code == 200
-    preview = response.context["rule_preview"]
-    assert [row.item for row in preview.gained] == [recent_items["gained"]]
-    assert [row.item for row in preview.lost] == [recent_items["lost"]]
-    assert preview.kept == 1
-    assert preview.examined == 4  # the ten-day-old item is not looked at
-    assert preview.gained[0].new.phrases == ["brush fire"]
-    assert preview.lost[0].old.phrases == ["smoke"]
-
-    page = response.content.decode()
-    gained_table = page.split('id="rule-preview-gained"')[1].split("</table>")[0]
-    lost_table = page.split('id="rule-preview-lost"')[1].split("</table>")[0]
-    assert "Brush fire closes Highway 1" in gained_table and "brush fire" in gained_table
-    assert "Smoke over the valley" in lost_table and "smoke" in lost_table
-    assert "Brush fire last month" not in page
-    assert "brush fire = 3</textarea>" in page  # the form keeps the unsaved edit
-    assert 'name="preview_rule"' in page
-
-    stored = Topic.objects.get(pk=wildfire.pk)
-    assert stored.rule_phrases == SAVED_RULE
-    assert stored.rule_updated_at == before
-
-
-@pytest.mark.django_db
-def test_an_editor_previews_then_saves(client, home, editor, wildfire, recent_items):
-    client.force_login(editor)
-    url = reverse("wagtailsnippets_taxonomy_topic:edit", args=[wildfire.pk])
-
-    page = client.get(url)
-    assert page.status_code == 200
-    assert b'name="preview_rule"' in page.content
-    assert b'id="rule-preview"' not in page.content
-
-    preview = client.post(url, form_data(wildfire, rule_phrases=EDITED_RULE, preview_rule="1"))
-    assert preview.status_code == 200
-    assert [row.item for row in preview.context["rule_preview"].gained] == [recent_items["gained"]]
-    assert Topic.objects.get(pk=wildfire.pk).rule_phrases == SAVED_RULE
-
-    saved = client.post(url, form_data(wildfire, rule_phrases=EDITED_RULE))
-    assert saved.status_code == 302
-    assert Topic.objects.get(pk=wildfire.pk).rule_phrases == EDITED_RULE
-
-
-@pytest.mark.django_db
-def test_preview_on_a_new_topic_lists_what_it_would_file_and_creates_nothing(client, superuser, recent_items):
-    client.force_login(superuser)
-
-    response = client.post(
-        reverse("wagtailsnippets_taxonomy_topic:add"),
-        form_data(rule_phrases="brush fire = 3", preview_rule="1"),
-    )
-
-    assert response.status_code == 200
-    preview = response.context["rule_preview"]
-    assert [row.item for row in preview.gained] == [recent_items["gained"]]
-    assert preview.lost == []
-    assert "Brush fire closes Highway 1" in response.content.decode()
-    assert not Topic.objects.exists()
 
 
 @pytest.mark.django_db
@@ -178,20 +83,39 @@ def test_the_topic_list_shows_each_rule_in_short(client, home, editor, wildfire)
 
 
 @pytest.mark.django_db
-def test_someone_without_permission_cannot_preview(client, home, outsider, wildfire, recent_items):
-    client.force_login(outsider)
-    response = client.post(
-        reverse("wagtailsnippets_taxonomy_topic:edit", args=[wildfire.pk]),
-        form_data(wildfire, rule_phrases=EDITED_RULE, preview_rule="1"),
-    )
-    assert response.status_code in {302, 403}
-    assert b"Brush fire closes Highway 1" not in response.content
-
-
-@pytest.mark.django_db
 def test_a_topic_without_a_rule_needs_no_threshold(client, superuser):
     client.force_login(superuser)
     data = form_data(name="Hazmat", slug="hazmat", rule_threshold="")
     response = client.post(reverse("wagtailsnippets_taxonomy_topic:add"), data)
     assert response.status_code == 302
     assert Topic.objects.get(slug="hazmat").rule_threshold == 3
+
+
+@pytest.mark.django_db
+def test_the_preview_comes_from_the_hook_registered_last(client, superuser, wildfire):
+    asked = []
+
+    def previewer(saved, edited, *, days, limit):
+        asked.append((saved.rule_phrases, edited.rule_phrases, days, limit))
+        return SimpleNamespace(gained=[], lost=[], kept=2, examined=5, days=days, limit=limit)
+
+    client.force_login(superuser)
+    with hooks.register_temporarily(views.PREVIEW_HOOK, previewer):
+        response = client.post(
+            reverse("wagtailsnippets_taxonomy_topic:edit", args=[wildfire.pk]),
+            form_data(wildfire, rule_phrases="ember = 3", preview_rule="1"),
+        )
+
+    assert response.status_code == 200
+    assert asked == [(SAVED_RULE, "ember = 3", views.PREVIEW_DAYS, views.PREVIEW_LIMIT)]
+    assert "would add <strong>0</strong>" in response.content.decode()
+    assert Topic.objects.get(pk=wildfire.pk).rule_phrases == SAVED_RULE
+
+
+@pytest.mark.django_db
+def test_without_a_previewer_the_editor_has_no_preview_button(client, superuser, wildfire, monkeypatch):
+    monkeypatch.setattr(views, "rule_previewer", lambda: None)
+    client.force_login(superuser)
+    url = reverse("wagtailsnippets_taxonomy_topic:edit", args=[wildfire.pk])
+    assert b'name="preview_rule"' not in client.get(url).content
+    assert client.post(url, form_data(wildfire, rule_phrases="ember = 3")).status_code == 302
