@@ -23,11 +23,11 @@ from wagtail.admin.views import generic
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 
 from watchdesk.delivery.messages import PostFrame
-from watchdesk.delivery.models import Broadcast, Delivery, Suppression
-from watchdesk.delivery.queue import wake_sender
+from watchdesk.delivery.models import Broadcast, Delivery
+from watchdesk.delivery.tasks import wake_sender
 from watchdesk.delivery.transport import PermanentError, TransientError, open_transport
 from watchdesk.posts.models import StoryPost
-from watchdesk.subscriptions.models import Subscriber, normalise_email
+from watchdesk.subscriptions.models import Subscriber, Suppression, normalise_email
 
 ADDRESSES = "subscriptions.view_subscriber_addresses"
 SHOWN_PROBLEMS = 200

@@ -9,7 +9,14 @@ class DeliveryConfig(AppConfig):
     def ready(self):
         from anymail.signals import tracking
 
-        from watchdesk.delivery import checks, webhooks
+        from watchdesk.delivery import checks, signal_handlers, webhooks
+        from watchdesk.posts.signals import story_published
+        from watchdesk.subscriptions.signals import reply_requested, subscriber_confirmed
 
-        tracking.connect(webhooks.record_event, dispatch_uid="watchdesk.delivery.record_event")
+        tracking.connect(webhooks.record_event, dispatch_uid="delivery.record_event")
+        story_published.connect(signal_handlers.post_published, dispatch_uid="delivery.post_published")
+        reply_requested.connect(signal_handlers.reply_requested, dispatch_uid="delivery.reply_requested")
+        subscriber_confirmed.connect(
+            signal_handlers.subscriber_confirmed, dispatch_uid="delivery.subscriber_confirmed"
+        )
         checks.register()

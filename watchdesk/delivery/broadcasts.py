@@ -8,12 +8,13 @@ there are, and running it twice (a retried task, two workers, the sweep) adds no
 import logging
 from datetime import datetime, timedelta
 
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from watchdesk.delivery.models import Broadcast, Delivery, Digest
+from watchdesk.posts.models import StoryPost
 from watchdesk.subscriptions.models import Cadence, Subscriber, SubscriptionSettings
+from watchdesk.taxonomy.models import Region
 
 logger = logging.getLogger(__name__)
 
@@ -21,18 +22,9 @@ CHUNK = 2000
 
 
 def record_publication(post):
-    """Called inside the transaction that makes ``post`` live. Creates its Broadcast the first time and
-    asks for the fan-out once that transaction has committed."""
-    broadcast, created = Broadcast.objects.get_or_create(post=post)
-    if created:
-        transaction.on_commit(lambda: _enqueue_fan_out(broadcast.pk))
-    return broadcast
-
-
-def _enqueue_fan_out(broadcast_id):
-    from watchdesk.delivery.tasks import fan_out
-
-    fan_out.enqueue(broadcast_id)
+    """Called inside the transaction that makes ``post`` live: its Broadcast, created the first time
+    only. Returns ``(broadcast, created)``."""
+    return Broadcast.objects.get_or_create(post=post)
 
 
 def _insert(subscriber_ids, **source):
@@ -115,9 +107,6 @@ def fan_out_digest(digest):
 def digest_posts(subscriber, digest):
     """The live posts published since the subscriber's last digest, up to the end of this period, that
     are inside their scope, newest first."""
-    from watchdesk.posts.models import StoryPost
-    from watchdesk.taxonomy.models import Region
-
     since = subscriber.last_digest_at or subscriber.confirmed_at or (digest.period_end - timedelta(days=7))
     posts = StoryPost.objects.live().filter(
         first_published_at__gt=since, first_published_at__lte=digest.period_end

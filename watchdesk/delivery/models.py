@@ -121,37 +121,6 @@ class Delivery(models.Model):
         return f"{self.get_kind_display()} to subscriber {self.subscriber_id} ({self.status})"
 
 
-class Suppression(models.Model):
-    """An address nothing is sent to, whatever its subscription says. Deleting the row lifts it."""
-
-    class Reason(models.TextChoices):
-        HARD_BOUNCE = "hard_bounce", "Hard bounce"
-        SOFT_BOUNCES = "soft_bounces", "Repeated soft bounces"
-        COMPLAINT = "complaint", "Spam complaint"
-        REJECTED = "rejected", "Rejected by the mail server"
-        MANUAL = "manual", "Added by staff"
-
-    email = models.EmailField(max_length=254, unique=True)
-    reason = models.CharField(max_length=12, choices=Reason.choices)
-    detail = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self):
-        return self.email
-
-    @classmethod
-    def add(cls, email, reason, detail=""):
-        from watchdesk.subscriptions.models import normalise_email
-
-        suppression, _ = cls.objects.get_or_create(
-            email=normalise_email(email), defaults={"reason": reason, "detail": detail[:2000]}
-        )
-        return suppression
-
-
 class MailEvent(models.Model):
     """A bounce, complaint or other event reported by an e-mail provider's webhook. The provider's event
     id is unique, so a webhook delivered twice counts once."""

@@ -21,13 +21,14 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import connection
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 
 from watchdesk.delivery import messages
-from watchdesk.delivery.broadcasts import digest_posts
-from watchdesk.delivery.models import Broadcast, Delivery, Digest, Suppression
+from watchdesk.delivery.broadcasts import digest_posts, fan_out_broadcast, fan_out_digest
+from watchdesk.delivery.models import Broadcast, Delivery, Digest
 from watchdesk.delivery.transport import PermanentError, TransientError, open_transport
-from watchdesk.subscriptions.models import Cadence, Subscriber
+from watchdesk.subscriptions.models import Cadence, ConfirmationToken, Subscriber, Suppression
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +70,6 @@ def claim(limit=None, now=None):
 def sweep(now=None):
     """Hand back rows whose lease expired (their worker died) and fan out what never was.
     Returns the number of rows handed back."""
-    from watchdesk.delivery.broadcasts import fan_out_broadcast, fan_out_digest
-
     now = now or timezone.now()
     expired = Delivery.objects.expired_leases(now)
     # Each handing back counts as a try: a message that kills its worker every time is parked as failed
@@ -159,10 +158,6 @@ class Composer:
             context = {"digest": row.digest, "posts": [messages.post_context(post) for post in posts]}
             return messages.subscriber_message("digest", subscriber, context)
         if row.kind == Delivery.Kind.CONFIRM:
-            from django.urls import reverse
-
-            from watchdesk.subscriptions.models import ConfirmationToken
-
             token = ConfirmationToken.issue(subscriber)
             url = settings.SITE_URL + reverse("subscriptions:confirm", args=[token])
             # Nothing was subscribed yet, so there is nothing to unsubscribe from.

@@ -23,6 +23,11 @@ def send_deliveries():
     return sender.send_pending()
 
 
+def wake_sender():
+    """Ask a worker to send what is due (after a commit that queued messages)."""
+    send_deliveries.enqueue()
+
+
 @task()
 def sweep_and_send():
     """Every 30 seconds: hand back expired leases, fan out anything missed, retry what is due."""

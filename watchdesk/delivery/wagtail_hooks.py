@@ -16,8 +16,9 @@ from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 from wagtail.admin.widgets.button import Button
 
 from watchdesk.delivery import admin_views
-from watchdesk.delivery.models import Broadcast, Digest, MailEvent, Suppression
+from watchdesk.delivery.models import Broadcast, Delivery, Digest, MailEvent
 from watchdesk.posts.models import StoryPost
+from watchdesk.subscriptions.models import Suppression
 
 
 class LimitedViewSet(ModelViewSet):
@@ -211,3 +212,10 @@ def register_send_test_email():
 def send_test_email_after_saving(request, page):
     if request.POST.get(admin_views.SendTestEmailMenuItem.name) and isinstance(page, StoryPost):
         admin_views.send_test_email(request, page)
+
+
+@hooks.register("describe_subscriber")
+def latest_deliveries(subscriber):
+    """The subscriber's inspect page lists their 25 latest messages."""
+    deliveries = Delivery.objects.filter(subscriber=subscriber).select_related("broadcast__post", "digest")
+    return {"deliveries": deliveries.order_by("-created_at")[:25]}

@@ -50,8 +50,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from watchdesk.delivery.models import Delivery, MailEvent, Suppression
-from watchdesk.subscriptions.models import Subscriber, normalise_email
+from watchdesk.delivery.models import Delivery, MailEvent
+from watchdesk.subscriptions.models import Subscriber, Suppression, normalise_email
 
 logger = logging.getLogger(__name__)
 

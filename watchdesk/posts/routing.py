@@ -7,15 +7,15 @@ query count does not grow with the number of topics, regions or tags it links to
 from django.contrib.contenttypes.models import ContentType
 from wagtail.models import Page
 
-from watchdesk.posts import listing_pages
+from watchdesk.posts import models
 from watchdesk.taxonomy.models import Region, Topic
 
 INDEX_TYPES = {
-    "topic": listing_pages.TopicIndexPage,
-    "region": listing_pages.RegionIndexPage,
-    "tag": listing_pages.TagIndexPage,
-    "author": listing_pages.AuthorIndexPage,
-    "archive": listing_pages.ArchiveIndexPage,
+    "topic": models.TopicIndexPage,
+    "region": models.RegionIndexPage,
+    "tag": models.TagIndexPage,
+    "author": models.AuthorIndexPage,
+    "archive": models.ArchiveIndexPage,
 }
 
 

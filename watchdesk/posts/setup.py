@@ -7,14 +7,14 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from wagtail.models import Page, Site
 
-from watchdesk.posts.listing_pages import (
+from watchdesk.posts.models import (
     ArchiveIndexPage,
     AuthorIndexPage,
+    HomePage,
     RegionIndexPage,
     TagIndexPage,
     TopicIndexPage,
 )
-from watchdesk.posts.models import HomePage
 
 INDEX_PAGES = [
     (TopicIndexPage, "Topics", "topics", "Browse posts by subject."),
@@ -81,6 +81,9 @@ AUDIENCE_PERMISSIONS = {
         "view_subscriber",
         "view_subscriber_addresses",
         "change_subscriptionsettings",
+        "add_suppression",
+        "view_suppression",
+        "delete_suppression",
     ],
     "delivery": [
         "view_broadcast",
@@ -88,9 +91,6 @@ AUDIENCE_PERMISSIONS = {
         "view_delivery",
         "change_delivery",
         "view_mailevent",
-        "add_suppression",
-        "view_suppression",
-        "delete_suppression",
     ],
 }
 

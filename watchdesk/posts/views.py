@@ -8,8 +8,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from watchdesk.posts.forms import SearchForm
-from watchdesk.posts.listing_pages import paginate, regions_with_posts
 from watchdesk.posts.models import StoryPost
+from watchdesk.posts.models.listings import paginate, regions_with_posts
 
 WORD = re.compile(r"\w+", re.UNICODE)
 # PostgreSQL's web-search syntax reads these as operators, SQLite FTS5 as words; dropping them gives

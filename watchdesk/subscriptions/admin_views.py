@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.views.generic import TemplateView, View
+from wagtail import hooks
 from wagtail.admin import messages
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.forms.models import WagtailAdminModelForm
@@ -30,10 +31,16 @@ from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.widgets.button import Button
 from wagtail.permission_policies import ModelPermissionPolicy
 
-from watchdesk.delivery.models import Delivery, Suppression
-from watchdesk.delivery.queue import queue_message
 from watchdesk.subscriptions import csvio, growth
-from watchdesk.subscriptions.models import Cadence, Subscriber, SubscriptionSettings, normalise_email
+from watchdesk.subscriptions.models import (
+    Cadence,
+    Reply,
+    Subscriber,
+    SubscriptionSettings,
+    Suppression,
+    normalise_email,
+    request_replies,
+)
 from watchdesk.taxonomy.models import Region, Topic
 
 logger = logging.getLogger(__name__)
@@ -232,7 +239,7 @@ class SubscriberCreateView(generic.CreateView):
         self.form.instance.status = Subscriber.Status.PENDING
         self.form.instance.source = Subscriber.Source.ADMIN
         subscriber = super().save_instance()
-        queue_message(subscriber, Delivery.Kind.CONFIRM)
+        request_replies([subscriber], Reply.CONFIRM)
         return subscriber
 
 
@@ -256,9 +263,9 @@ class SubscriberInspectView(generic.InspectView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["suppression"] = Suppression.objects.filter(email=self.object.email).first()
-        context["deliveries"] = self.object.deliveries.select_related("broadcast__post", "digest").order_by(
-            "-created_at"
-        )[:25]
+        # Apps that send to subscribers add what they know (the delivery app: the latest messages).
+        for describe in hooks.get_hooks("describe_subscriber"):
+            context.update(describe(self.object))
         return context
 
 
@@ -272,17 +279,15 @@ class ResendConfirmationView(PermissionCheckedMixin, View):
 
     def post(self, request, pk):
         subscriber = get_object_or_404(Subscriber, pk=pk)
-        recent = subscriber.deliveries.filter(
-            kind=Delivery.Kind.CONFIRM, created_at__gt=timezone.now() - self.PAUSE
-        )
+        recent = subscriber.replies_since(timezone.now() - self.PAUSE, kind=Reply.CONFIRM)
         if subscriber.status != Subscriber.Status.PENDING:
             messages.error(
                 request, f"{subscriber} is {subscriber.get_status_display().lower()}: nothing to confirm."
             )
-        elif recent.exists():
+        elif recent:
             messages.warning(request, f"A confirmation e-mail went to {subscriber} less than 15 minutes ago.")
         else:
-            queue_message(subscriber, Delivery.Kind.CONFIRM)
+            request_replies([subscriber], Reply.CONFIRM)
             messages.success(request, f"Another confirmation e-mail is on its way to {subscriber}.")
         return redirect("subscribers:edit", subscriber.pk)
 

@@ -21,8 +21,14 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
-from watchdesk.delivery.models import Delivery, Suppression
-from watchdesk.subscriptions.models import Cadence, Subscriber, normalise_email
+from watchdesk.subscriptions.models import (
+    Cadence,
+    Reply,
+    Subscriber,
+    Suppression,
+    normalise_email,
+    request_replies,
+)
 from watchdesk.taxonomy.models import Region, Topic
 
 EXPORT_COLUMNS = [
@@ -263,8 +269,6 @@ def import_subscribers(rows, *, default_cadence=Cadence.INSTANT, dry_run=False):
 
 
 def _import(rows, default_cadence, dry_run):
-    from watchdesk.delivery.queue import wake_sender
-
     report = ImportReport(dry_run=dry_run)
     vocabulary = Vocabulary(name for _, values in rows for name in split_list(values.get("regions")))
     checked = []
@@ -322,11 +326,5 @@ def _import(rows, default_cadence, dry_run):
             ],
             batch_size=1000,
         )
-        # What queue_message does for one reader, for the whole list: the ledger rows, then one wake-up
-        # of the sender once they are committed (not one task per address).
-        Delivery.objects.bulk_create(
-            [Delivery(kind=Delivery.Kind.CONFIRM, subscriber=subscriber) for subscriber in created],
-            batch_size=1000,
-        )
-        transaction.on_commit(wake_sender)
+        request_replies(created, Reply.CONFIRM)
     return report

@@ -2,25 +2,28 @@
 
 A subscriber's status moves pending -> confirmed -> unsubscribed (and back to pending when they subscribe
 again). Nothing but a confirmation e-mail is ever sent to a pending address; whether an address is
-suppressed (bounced, complained) is kept apart, in ``delivery.Suppression``, so that lifting a suppression
+suppressed (bounced, complained) is kept apart, in ``Suppression``, so that lifting a suppression
 gives the reader back exactly the subscription they had.
 """
 
 import hashlib
 import secrets
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.core import signing
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, HelpPanel
 from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 
+from watchdesk.subscriptions.signals import reply_requested, subscriber_confirmed
 from watchdesk.taxonomy.models import Region
 
 LINK_SALT = "watchdesk.subscriptions.link"
+REPLY_MEMORY = timedelta(hours=24)
 
 
 def new_key():
@@ -38,6 +41,14 @@ class Cadence(models.TextChoices):
     WEEKLY = "weekly", "Weekly digest"
 
 
+class Reply(models.TextChoices):
+    """The messages a reader's own request (or staff acting for them) sends to their address."""
+
+    CONFIRM = "confirm", "Confirmation"
+    WELCOME_BACK = "already", "Already subscribed"
+    LINK = "link", "Unsubscribe link"
+
+
 class Weekday(models.IntegerChoices):
     MONDAY = 0, "Monday"
     TUESDAY = 1, "Tuesday"
@@ -48,14 +59,41 @@ class Weekday(models.IntegerChoices):
     SUNDAY = 6, "Sunday"
 
 
+class Suppression(models.Model):
+    """An address nothing is sent to, whatever its subscription says. Deleting the row lifts it."""
+
+    class Reason(models.TextChoices):
+        HARD_BOUNCE = "hard_bounce", "Hard bounce"
+        SOFT_BOUNCES = "soft_bounces", "Repeated soft bounces"
+        COMPLAINT = "complaint", "Spam complaint"
+        REJECTED = "rejected", "Rejected by the mail server"
+        MANUAL = "manual", "Added by staff"
+
+    email = models.EmailField(max_length=254, unique=True)
+    reason = models.CharField(max_length=12, choices=Reason.choices)
+    detail = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.email
+
+    @classmethod
+    def add(cls, email, reason, detail=""):
+        suppression, _ = cls.objects.get_or_create(
+            email=normalise_email(email), defaults={"reason": reason, "detail": detail[:2000]}
+        )
+        return suppression
+
+
 class SubscriberQuerySet(models.QuerySet):
     def confirmed(self):
         return self.filter(status=Subscriber.Status.CONFIRMED)
 
     def receiving(self):
         """Confirmed, not paused and not suppressed: the people who may be e-mailed now."""
-        from watchdesk.delivery.models import Suppression
-
         return self.confirmed().filter(paused=False).exclude(email__in=Suppression.objects.values("email"))
 
     def interested_in(self, post):
@@ -121,6 +159,8 @@ class Subscriber(models.Model):
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
     # The end of the last digest period this subscriber was sent (or skipped because nothing was new).
     last_digest_at = models.DateTimeField(null=True, blank=True)
+    # [[ISO time, Reply], ...] over the last day: what anyone can make us send to this address is capped.
+    recent_replies = models.JSONField(default=list, blank=True, editable=False)
 
     objects = SubscriberQuerySet.as_manager()
 
@@ -151,13 +191,9 @@ class Subscriber(models.Model):
         return cls.objects.filter(key=key).first()
 
     def preferences_url(self):
-        from django.urls import reverse
-
         return settings.SITE_URL + reverse("subscriptions:preferences", args=[self.link_token])
 
     def unsubscribe_url(self):
-        from django.urls import reverse
-
         return settings.SITE_URL + reverse("subscriptions:unsubscribe", args=[self.link_token])
 
     # State changes -----------------------------------------------------------------------------------
@@ -180,11 +216,34 @@ class Subscriber(models.Model):
             return True
         return False
 
+    # Replies ---------------------------------------------------------------------------------------------
+    def replies_since(self, since, kind=None):
+        """The replies sent to this address after ``since`` (of one ``kind``, or all), oldest first."""
+        return [
+            [sent_at, sent_kind]
+            for sent_at, sent_kind in self.recent_replies
+            if datetime.fromisoformat(sent_at) > since and kind in (None, sent_kind)
+        ]
+
+    def note_reply(self, kind, now):
+        self.recent_replies = [*self.replies_since(now - REPLY_MEMORY), [now.isoformat(), kind]]
+
     def scope_summary(self):
         if self.everything:
             return "Everything"
         names = [topic.name for topic in self.topics.all()] + [region.name for region in self.regions.all()]
         return ", ".join(names) or "Nothing chosen"
+
+
+def request_replies(subscribers, kind, now=None):
+    """Send ``kind`` (a ``Reply``) to each of ``subscribers`` (saved rows), noted in their recent replies.
+    Call inside the transaction that changed them: the delivery app queues the messages in it."""
+    now = now or timezone.now()
+    subscribers = list(subscribers)
+    for subscriber in subscribers:
+        subscriber.note_reply(kind, now)
+    Subscriber.objects.bulk_update(subscribers, ["recent_replies"], batch_size=1000)
+    reply_requested.send(sender=Subscriber, subscribers=subscribers, kind=kind)
 
 
 class ConfirmationToken(models.Model):
@@ -237,9 +296,7 @@ class ConfirmationToken(models.Model):
             return None
         subscriber = row.subscriber
         subscriber.confirm(now)
-        from watchdesk.subscriptions.notices import notify_staff  # notices imports this module
-
-        notify_staff(subscriber)
+        subscriber_confirmed.send(sender=Subscriber, subscriber=subscriber)
         # The other links sent to this address are spent as well.
         cls.objects.filter(subscriber=subscriber, used_at__isnull=True).update(used_at=now)
         return subscriber

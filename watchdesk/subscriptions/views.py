@@ -10,7 +10,6 @@ subscriber's signed link token). They set no cookie and need no CSRF token: whoe
 post to it directly anyway. They are never cached or indexed, and their URL never leaves in a Referer.
 """
 
-from datetime import timedelta
 from functools import wraps
 
 from django.conf import settings
@@ -27,14 +26,18 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from watchdesk.core import ratelimit
 from watchdesk.core.clientip import client_ip
-from watchdesk.delivery.models import Delivery, Suppression
-from watchdesk.delivery.queue import queue_message
 from watchdesk.subscriptions.forms import EmailForm, PreferencesForm, SubscribeForm
-from watchdesk.subscriptions.models import ConfirmationToken, Subscriber, SubscriptionSettings
+from watchdesk.subscriptions.models import (
+    REPLY_MEMORY,
+    ConfirmationToken,
+    Reply,
+    Subscriber,
+    SubscriptionSettings,
+    Suppression,
+    request_replies,
+)
 
 Status = Subscriber.Status
-# The messages a stranger can ask us to send to an address; SUBSCRIBE_EMAIL_LIMIT caps them per day.
-REPLY_KINDS = [Delivery.Kind.CONFIRM, Delivery.Kind.WELCOME_BACK, Delivery.Kind.LINK]
 CSRF_FAILED = (
     "Your browser did not send this form's security check (a cookie from this site). "
     "Please press the button again; if this keeps happening, allow cookies for this site."
@@ -83,11 +86,10 @@ def _ip_allowed(request):
 
 
 def _address_allowed(subscriber):
-    """Counted in the ledger itself, over the last 24 hours: exact, and shared by every web process. The
-    caller holds the subscriber's row lock, so two requests at once cannot both take the last place."""
-    since = timezone.now() - timedelta(hours=24)
-    recent = Delivery.objects.filter(subscriber=subscriber, kind__in=REPLY_KINDS, created_at__gt=since)
-    return recent.count() < settings.SUBSCRIBE_EMAIL_LIMIT
+    """At most SUBSCRIBE_EMAIL_LIMIT replies in any 24 hours, counted on the subscriber's row. The caller
+    holds that row's lock, so two requests at once cannot both take the last place."""
+    since = timezone.now() - REPLY_MEMORY
+    return len(subscriber.replies_since(since)) < settings.SUBSCRIBE_EMAIL_LIMIT
 
 
 def _suppressed(email):
@@ -125,7 +127,7 @@ def register(form, default_cadence):
     if not created and not _address_allowed(subscriber):
         return
     if subscriber.status == Status.CONFIRMED:
-        queue_message(subscriber, Delivery.Kind.WELCOME_BACK)
+        request_replies([subscriber], Reply.WELCOME_BACK)
         return
     if not created:
         for field, value in changes.items():
@@ -136,7 +138,7 @@ def register(form, default_cadence):
     if topics is not None:
         subscriber.topics.set(topics)
         subscriber.regions.set(regions)
-    queue_message(subscriber, Delivery.Kind.CONFIRM)
+    request_replies([subscriber], Reply.CONFIRM)
 
 
 @transaction.atomic
@@ -146,7 +148,7 @@ def send_reply(email, status, kind):
         return
     subscriber = Subscriber.objects.select_for_update().filter(email=email, status=status).first()
     if subscriber is not None and _address_allowed(subscriber):
-        queue_message(subscriber, kind)
+        request_replies([subscriber], kind)
 
 
 # Forms that take an address -----------------------------------------------------------------------------
@@ -170,7 +172,7 @@ def resend(request):
     form = EmailForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and _accepted(request, form):
         if _ip_allowed(request):
-            send_reply(form.cleaned_data["email"], Status.PENDING, Delivery.Kind.CONFIRM)
+            send_reply(form.cleaned_data["email"], Status.PENDING, Reply.CONFIRM)
         return _check_inbox()
     return render(
         request,
@@ -191,7 +193,7 @@ def leave(request):
     form = EmailForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and _accepted(request, form):
         if _ip_allowed(request):
-            send_reply(form.cleaned_data["email"], Status.CONFIRMED, Delivery.Kind.LINK)
+            send_reply(form.cleaned_data["email"], Status.CONFIRMED, Reply.LINK)
         return _check_inbox("subscriptions:leave_sent")
     return render(
         request,

@@ -8,9 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from watchdesk.delivery import broadcasts
-from watchdesk.delivery.models import Broadcast, Delivery, Digest, MailEvent, Suppression
+from watchdesk.delivery.models import Broadcast, Delivery, Digest, MailEvent
 from watchdesk.delivery.sender import send_pending
 from watchdesk.posts.tests.test_editing import form_data
+from watchdesk.subscriptions.models import Suppression
 
 pytestmark = pytest.mark.django_db
 

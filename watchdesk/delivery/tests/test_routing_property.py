@@ -6,8 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from watchdesk.delivery import broadcasts, sender
-from watchdesk.delivery.models import Broadcast, Suppression
-from watchdesk.subscriptions.models import Subscriber
+from watchdesk.delivery.models import Broadcast
+from watchdesk.subscriptions.models import Subscriber, Suppression
 
 REGIONS = ["us", "california", "texas", "la_county", "los_angeles", "houston", "mali"]
 TOPICS = ["wildfire", "hazmat", "flooding", "terrorism"]

@@ -6,10 +6,10 @@ import pytest
 from django.utils import timezone
 
 from watchdesk.delivery import broadcasts, sender
-from watchdesk.delivery.models import Broadcast, Delivery, Suppression
+from watchdesk.delivery.models import Broadcast, Delivery
 from watchdesk.delivery.transport import open_transport
 from watchdesk.posts.models import StoryPost
-from watchdesk.subscriptions.models import Subscriber
+from watchdesk.subscriptions.models import Subscriber, Suppression
 
 
 def fan_out_and_send(post):

@@ -15,10 +15,10 @@ from django.test import Client
 from django.utils import timezone
 
 from watchdesk.delivery import broadcasts
-from watchdesk.delivery.models import Broadcast, Delivery, MailEvent, Suppression
+from watchdesk.delivery.models import Broadcast, Delivery, MailEvent
 from watchdesk.delivery.sender import send_pending
 from watchdesk.delivery.webhooks import SOFT_BOUNCE, classify
-from watchdesk.subscriptions.models import Subscriber
+from watchdesk.subscriptions.models import Subscriber, Suppression
 
 SECRET = "hooks:s3cret-word"
 SIGNING_KEY = "mailgun-signing-key"

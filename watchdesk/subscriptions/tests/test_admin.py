@@ -11,10 +11,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from watchdesk.delivery.models import Delivery, Suppression
+from watchdesk.delivery.models import Delivery
 from watchdesk.delivery.sender import send_pending
 from watchdesk.subscriptions import growth
-from watchdesk.subscriptions.models import ConfirmationToken, Subscriber, SubscriptionSettings
+from watchdesk.subscriptions.models import ConfirmationToken, Subscriber, SubscriptionSettings, Suppression
 
 pytestmark = pytest.mark.django_db
 

@@ -21,9 +21,9 @@ import pytest
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from watchdesk.delivery.models import Delivery, Suppression
+from watchdesk.delivery.models import Delivery
 from watchdesk.delivery.sender import send_pending
-from watchdesk.subscriptions.models import ConfirmationToken, Subscriber
+from watchdesk.subscriptions.models import ConfirmationToken, Subscriber, Suppression
 from watchdesk.testing.mailserver import free_port
 
 transactional = pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -12,9 +12,16 @@ from django.template import Context, Template
 from django.test import Client, RequestFactory
 from django.utils import timezone
 
-from watchdesk.delivery.models import Delivery, Suppression
+from watchdesk.delivery.models import Delivery
 from watchdesk.posts.tests.test_html import html_problems
-from watchdesk.subscriptions.models import ConfirmationToken, Subscriber, SubscriptionSettings
+from watchdesk.subscriptions.models import (
+    ConfirmationToken,
+    Reply,
+    Subscriber,
+    SubscriptionSettings,
+    Suppression,
+    request_replies,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -203,7 +210,8 @@ def test_every_address_and_a_rate_limited_request_get_the_same_answer(
     # Two more: one pending and one confirmed address that have had their three e-mails today.
     for state in ("pending", "confirmed"):
         busy = subscriber(f"busy-{state}@example.net", status=state)
-        Delivery.objects.bulk_create(Delivery(kind="confirm", subscriber=busy) for _ in range(3))
+        for _ in range(3):
+            request_replies([busy], Reply.CONFIRM)
         people = {**people, f"{state}, address limit reached": busy.email}
     settings.SUBSCRIBE_IP_LIMIT = len(people)
     answers = {state: answer(client, url, email) for state, email in people.items()}
@@ -306,7 +314,8 @@ def test_an_address_gets_at_most_three_confirmation_type_emails_a_day(client, pe
     assert len(kinds("confirmed@example.net")) == 3
 
     # A day later the address may ask again.
-    Delivery.objects.update(created_at=timezone.now() - timedelta(hours=24, minutes=1))
+    day_ago = timezone.now() - timedelta(hours=24, minutes=1)
+    Subscriber.objects.update(recent_replies=[[day_ago.isoformat(), Reply.CONFIRM]] * 3)
     client.post("/subscribe/resend/", {"email": "pending@example.net"})
     assert kinds("pending@example.net") == ["confirm"] * 4
 

@@ -24,13 +24,8 @@ from wagtail.models import Page
 
 from watchdesk.core.models import SiteIdentity
 from watchdesk.posts.feeds import FEED_LABELS, FEED_MIME_TYPES, PostFeed, feed_paths
+from watchdesk.posts.models.story import Author, StoryPost, StoryPostRegion
 from watchdesk.taxonomy.models import Region, Topic
-
-
-def story_posts():
-    from watchdesk.posts.models import StoryPost
-
-    return StoryPost.objects
 
 
 def paginate(request, queryset, per_page=None, allow_empty_first_page=True):
@@ -46,8 +41,6 @@ def paginate(request, queryset, per_page=None, allow_empty_first_page=True):
 
 def regions_with_posts():
     """Regions that live posts are filed under, with every region above them."""
-    from watchdesk.posts.models import StoryPostRegion
-
     paths = StoryPostRegion.objects.filter(page__live=True).values_list("region__path", flat=True).distinct()
     codes = {code for path in paths for code in Region.codes_in(path)}
     regions = Region.objects.filter(code__in=codes).select_related("parent")
@@ -106,6 +99,46 @@ class ListingMixin:
             format=format,
         )
         return feed(request)
+
+
+class HomePage(ListingMixin, RoutablePageMixin, Page):
+    """The site root: the latest posts, paginated, and the site-wide feeds."""
+
+    intro = models.TextField(blank=True, help_text="A line under the header on the first page.")
+
+    content_panels = Page.content_panels + [FieldPanel("intro")]
+    subpage_types = [
+        "posts.StoryPost",
+        "posts.TopicIndexPage",
+        "posts.RegionIndexPage",
+        "posts.TagIndexPage",
+        "posts.AuthorIndexPage",
+        "posts.ArchiveIndexPage",
+    ]
+    parent_page_types = ["wagtailcore.Page"]
+    max_count = 1
+
+    @path("")
+    def index(self, request):
+        return self.render_listing(
+            request,
+            StoryPost.objects.for_listing(),
+            heading=None,
+            description=self.intro,
+            template="posts/home_page.html",
+        )
+
+    def get_sitemap_urls(self, request=None):
+        urls = super().get_sitemap_urls(request)
+        latest = StoryPost.objects.published().order_by("-last_published_at").first()
+        if latest and latest.last_published_at:
+            urls[0]["lastmod"] = latest.last_published_at
+        return urls
+
+    @path("feed/")
+    @path("feed/<str:format>/")
+    def feed(self, request, format="rss"):
+        return self.serve_feed(request, StoryPost.objects.for_listing(), format)
 
 
 class IndexPage(ListingMixin, RoutablePageMixin, Page):
@@ -177,7 +210,7 @@ class TopicIndexPage(IndexPage):
 
     def resolve_term(self, slug):
         topic = get_object_or_404(Topic, slug=slug)
-        return topic, story_posts().for_listing().in_topic(topic), topic.name, topic.description
+        return topic, StoryPost.objects.for_listing().in_topic(topic), topic.name, topic.description
 
 
 class RegionIndexPage(IndexPage):
@@ -188,8 +221,7 @@ class RegionIndexPage(IndexPage):
     def index(self, request):
         # Count each post once for its region and for every region above it.
         links = (
-            story_posts()
-            .published()
+            StoryPost.objects.published()
             .values_list("pk", "region_links__region__path")
             .exclude(region_links__region__path=None)
         )
@@ -216,7 +248,7 @@ class RegionIndexPage(IndexPage):
 
     def resolve_term(self, slug):
         region = get_object_or_404(Region.objects.select_related("parent"), slug=slug)
-        return region, story_posts().for_listing().in_region(region), region.label, ""
+        return region, StoryPost.objects.for_listing().in_region(region), region.label, ""
 
 
 class TagIndexPage(IndexPage):
@@ -238,7 +270,7 @@ class TagIndexPage(IndexPage):
 
     def resolve_term(self, slug):
         tag = get_object_or_404(Tag, slug=slug)
-        return tag, story_posts().for_listing().tagged(tag), f"Tagged “{tag.name}”", ""
+        return tag, StoryPost.objects.for_listing().tagged(tag), f"Tagged “{tag.name}”", ""
 
 
 class AuthorIndexPage(IndexPage):
@@ -247,8 +279,6 @@ class AuthorIndexPage(IndexPage):
 
     @path("")
     def index(self, request):
-        from watchdesk.posts.models import Author
-
         authors = (
             Author.objects.annotate(post_count=Count("post_links", filter=Q(post_links__page__live=True)))
             .filter(post_count__gt=0)
@@ -258,16 +288,12 @@ class AuthorIndexPage(IndexPage):
         return self.render_index(request, page_obj.object_list, page_obj=page_obj)
 
     def sitemap_paths(self):
-        from watchdesk.posts.models import Author
-
         authors = Author.objects.filter(post_links__page__live=True).distinct()
         return [f"{slug}/" for slug in authors.values_list("slug", flat=True)]
 
     def resolve_term(self, slug):
-        from watchdesk.posts.models import Author
-
         author = get_object_or_404(Author, slug=slug)
-        return author, story_posts().for_listing().by_author(author), f"By {author.name}", ""
+        return author, StoryPost.objects.for_listing().by_author(author), f"By {author.name}", ""
 
 
 class ArchiveIndexPage(IndexPage):
@@ -278,8 +304,7 @@ class ArchiveIndexPage(IndexPage):
     @path("")
     def index(self, request):
         months = (
-            story_posts()
-            .published()
+            StoryPost.objects.published()
             .annotate(month=TruncMonth("first_published_at"))
             .values("month")
             .annotate(post_count=Count("pk"))
@@ -288,7 +313,7 @@ class ArchiveIndexPage(IndexPage):
         return self.render_index(request, list(months))
 
     def sitemap_paths(self):
-        months = story_posts().published().dates("first_published_at", "month")
+        months = StoryPost.objects.published().dates("first_published_at", "month")
         return [f"{month.year}/{month.month:02d}/" for month in months]
 
     def month_bounds(self, year, month):
@@ -305,7 +330,7 @@ class ArchiveIndexPage(IndexPage):
 
     def month_posts(self, year, month):
         start, end = self.month_bounds(year, month)
-        return story_posts().for_listing().in_month(start, end), start.strftime("%B %Y")
+        return StoryPost.objects.for_listing().in_month(start, end), start.strftime("%B %Y")
 
     @path("<int:year>/<int:month>/")
     def month(self, request, year, month):

@@ -15,7 +15,6 @@ from wagtail.admin.panels import (
     TabbedInterface,
 )
 from wagtail.admin.widgets.slug import SlugInput
-from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.fields import RichTextField
 from wagtail.models import Orderable, Page, PageManager
 from wagtail.query import PageQuerySet
@@ -24,14 +23,7 @@ from wagtail.search import index
 from watchdesk.core.models import SiteIdentity
 from watchdesk.posts.bylines import format_byline, split_byline
 from watchdesk.posts.feeds import absolute
-from watchdesk.posts.listing_pages import (  # noqa: F401  page types live there
-    ArchiveIndexPage,
-    AuthorIndexPage,
-    ListingMixin,
-    RegionIndexPage,
-    TagIndexPage,
-    TopicIndexPage,
-)
+from watchdesk.posts.signals import story_published
 from watchdesk.taxonomy.models import Region
 
 
@@ -95,46 +87,6 @@ class StoryPostQuerySet(PageQuerySet):
 
 
 StoryPostManager = PageManager.from_queryset(StoryPostQuerySet)
-
-
-class HomePage(ListingMixin, RoutablePageMixin, Page):
-    """The site root: the latest posts, paginated, and the site-wide feeds."""
-
-    intro = models.TextField(blank=True, help_text="A line under the header on the first page.")
-
-    content_panels = Page.content_panels + [FieldPanel("intro")]
-    subpage_types = [
-        "posts.StoryPost",
-        "posts.TopicIndexPage",
-        "posts.RegionIndexPage",
-        "posts.TagIndexPage",
-        "posts.AuthorIndexPage",
-        "posts.ArchiveIndexPage",
-    ]
-    parent_page_types = ["wagtailcore.Page"]
-    max_count = 1
-
-    @path("")
-    def index(self, request):
-        return self.render_listing(
-            request,
-            StoryPost.objects.for_listing(),
-            heading=None,
-            description=self.intro,
-            template="posts/home_page.html",
-        )
-
-    def get_sitemap_urls(self, request=None):
-        urls = super().get_sitemap_urls(request)
-        latest = StoryPost.objects.published().order_by("-last_published_at").first()
-        if latest and latest.last_published_at:
-            urls[0]["lastmod"] = latest.last_published_at
-        return urls
-
-    @path("feed/")
-    @path("feed/<str:format>/")
-    def feed(self, request, format="rss"):
-        return self.serve_feed(request, StoryPost.objects.for_listing(), format)
 
 
 class StoryPostTag(TaggedItemBase):
@@ -287,12 +239,9 @@ class StoryPost(Page):
             # of the content itself (publishing, creating) may change who the live post credits.
             if update_fields is None or "byline" in update_fields:
                 self.sync_authors()
-            # Publishing writes the e-mail to subscribers in the same transaction (the outbox pattern):
-            # the post is live if and only if its Broadcast exists. At most one per post, ever.
-            if self.live and self.notify_subscribers and (update_fields is None or "live" in update_fields):
-                from watchdesk.delivery.broadcasts import record_publication
-
-                record_publication(self)
+            # Receivers write in this transaction (the outbox pattern): no post goes live without them.
+            if self.live and (update_fields is None or "live" in update_fields):
+                story_published.send(sender=StoryPost, post=self)
 
     def sync_authors(self):
         authors = Author.for_names(self.author_names)
