@@ -5,6 +5,7 @@ unsubscribe link)."""
 from django import forms
 from django.db.models import Q
 
+from watchdesk.posts.models import StoryPostRegion
 from watchdesk.subscriptions.models import Cadence, normalise_email
 from watchdesk.taxonomy.models import Region, Topic
 
@@ -20,8 +21,6 @@ REGION_GROUPS = [
 def offered_regions(chosen=()):
     """Every country and state, the counties and cities that have posts, and whatever is already
     chosen: one query, whatever the size of the gazetteer."""
-    from watchdesk.posts.models import StoryPostRegion
-
     in_news = StoryPostRegion.objects.filter(page__live=True).values("region_id")
     return (
         Region.objects.filter(

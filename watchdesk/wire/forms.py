@@ -5,6 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from wagtail.admin.forms.models import WagtailAdminModelForm
 
+from watchdesk.core.fetcher import FetchRefused, check_url
 from watchdesk.taxonomy.models import Region, Topic
 from watchdesk.wire import inbox
 from watchdesk.wire.models import Source
@@ -13,8 +14,6 @@ from watchdesk.wire.models import Source
 def checked_url(url):
     """``url`` when the guarded fetcher could ever fetch it; the fetcher's reason as the error if not.
     Only the URL's form is checked here (no DNS, no connection): the web process fetches nothing."""
-    from watchdesk.core.fetcher import FetchRefused, check_url
-
     try:
         check_url(url)
     except FetchRefused as refusal:
