@@ -17,15 +17,15 @@ from django.db import connection
 
 SPOTS = {  # label: "module:Class.function" or "module:function"; "  " marks a part of the row above
     "Page.route_for_request (site, tree walk, .specific)": "wagtail.models:Page.route_for_request",
-    "  Site.find_for_request (incl. SQLite connect)": "wagtail.models:Site.find_for_request",
-    "    SQLite connect (every request)": "django.db.backends.base.base:BaseDatabaseWrapper.connect",
+    "  Site.find_for_request": "wagtail.models:Site.find_for_request",
+    "database connect (expect 0: kept open)": "django.db.backends.base.base:BaseDatabaseWrapper.connect",
     "Page.get_view_restrictions (before_serve_page)": "wagtail.models:Page.get_view_restrictions",
     "StoryPost.get_context": "watchdesk.posts.models:StoryPost.get_context",
     "  StoryPost.get_neighbours": "watchdesk.posts.models:StoryPost.get_neighbours",
     "  StoryPost.json_ld": "watchdesk.posts.models:StoryPost.json_ld",
     "template rendering": "django.template.response:SimpleTemplateResponse.render",
     "  routing.index_urls": "watchdesk.posts.routing:index_urls",
-    "SQLite close (request_finished)": "django.db.backends.sqlite3.base:DatabaseWrapper.close",
+    "database close (expect 0: kept open)": "django.db.backends.sqlite3.base:DatabaseWrapper.close",
     "(in rows above) SiteIdentity.for_request": "wagtail.contrib.settings.models:BaseSiteSetting.for_request",
     "(in rows above) SQL execute": "django.db.backends.utils:CursorWrapper.execute",
 }

@@ -1,17 +1,23 @@
 """Watchdesk page-speed benchmark: uncached render time, SQL per request, throughput against nginx.
 
-Run ``.venv/bin/python bench/run.py [--refill] [--profile] [--no-throughput]`` (or ``make bench``). The
-method and its caveats are in bench/README.md; the last results in bench/RESULTS.md (rewritten by a run).
+Run ``.venv/bin/python bench/run.py [--refill] [--profile] [--no-throughput] [--rounds N]`` (or
+``make bench``). The method and its caveats are in bench/README.md; the last results in bench/RESULTS.md
+(its page section is rewritten by a run).
 
 1. Data (bench/fill.py): a throwaway SQLite site in bench/out/var on the production settings path
    (DEBUG=false): 12 topics, the gazetteer's regions and 10,000 live StoryPosts, every 50th made with
    add_child + publish, the rest bulk-inserted with treebeard paths from Page._get_path; update_index,
    fixtree and checks that the newest post is served, listed and found. Reused; --refill rebuilds it.
-2. Latency: the WSGI application called in process as gunicorn calls it, no page cache: after a
-   warm-up, 300 requests each to 200 post pages, the home page, a topic and a region listing; median,
-   p99 and SQL queries per request (CaptureQueriesContext).
+2. Latency: the WSGI application called in process as gunicorn calls it, no page cache, the database
+   connection kept between requests as in production: after a warm-up, 300 rounds in which each of 200
+   post pages (in turn), the home page, a topic and a region listing, and a same-stack reference (the
+   post's bytes from a one-line Django view through the same handler and middleware) is requested once;
+   median, p99 and CPU per request, SQL queries per request (CaptureQueriesContext), and the post page's
+   median as a multiple of the reference's.
 3. Throughput: ``watchdesk serve`` (gunicorn, 2 workers) and nginx serving the same post bytes as a
-   static file, each under ``wrk -t2 -c16 -d10s --latency`` (median of 3) on 127.0.0.1.
+   static file, both up, measured in turns (gunicorn, nginx, gunicorn, nginx, ...) with
+   ``wrk -t2 -c16 -d10s --latency`` on 127.0.0.1; each figure the median of the same number of runs, the
+   ratio the median of the paired runs' ratios.
 4. Profile (bench/hotspots.py) when the post page misses the target or runs over 10 queries, or with
    --profile: wall time inside chosen functions and SQL time by statement.
 
@@ -31,7 +37,9 @@ import statistics
 import subprocess
 import sys
 import time
+import types
 import urllib.request
+from collections import defaultdict
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +53,8 @@ APP_PORT, NGINX_PORT = 8765, 8766
 REQUESTS, WARMUP, DISTINCT_POSTS = 300, 30, 200
 TARGET_MS, MANY_QUERIES = 25.0, 10
 WRK = ["wrk", "-t2", "-c16", "-d10s", "--latency"]
+ROUNDS, WORKERS = 5, 2  # wrk runs on each server; gunicorn sync workers (one per core)
+REFERENCE = "reference: the post's bytes from a one-line Django view, same handler and middleware"
 NEIGHBOURS = {}  # phase: share of the CPUs used by other sessions' processes meanwhile
 
 
@@ -102,17 +112,41 @@ def call(app, path):
     return int(status[0][:3]), body
 
 
-def timings(app, paths):
-    for path in paths[:WARMUP]:
-        call(app, path)
-    wall, cpu = [], []
+def timings(kinds):
+    """``kinds`` is {name: (app, paths)}. After a warm-up, each round requests every kind once, in turn, so
+    all see the machine in the same state; returns {name: (median ms, p99 ms, median CPU ms)}."""
+    for app, paths in kinds.values():
+        for i in range(WARMUP):
+            call(app, paths[i % len(paths)])
+    wall, cpu = defaultdict(list), defaultdict(list)
     for i in range(REQUESTS):
-        began, began_cpu = time.perf_counter(), time.process_time()
-        status, _ = call(app, paths[i % len(paths)])
-        wall.append((time.perf_counter() - began) * 1000)
-        cpu.append((time.process_time() - began_cpu) * 1000)
-        assert status == 200, f"{paths[i % len(paths)]} answered {status}"
-    return statistics.median(wall), statistics.quantiles(wall, n=100)[98], statistics.median(cpu)
+        for name, (app, paths) in kinds.items():
+            began, began_cpu = time.perf_counter(), time.process_time()
+            status, _ = call(app, paths[i % len(paths)])
+            wall[name].append((time.perf_counter() - began) * 1000)
+            cpu[name].append((time.process_time() - began_cpu) * 1000)
+            assert status == 200, f"{paths[i % len(paths)]} answered {status}"
+    p99 = {name: statistics.quantiles(wall[name], n=100)[98] for name in kinds}
+    return {name: (statistics.median(wall[name]), p99[name], statistics.median(cpu[name])) for name in kinds}
+
+
+def reference_app(body):
+    """The site's WSGI handler and middleware with a URLconf of one view that returns ``body``: what
+    Django alone costs to answer with the post's bytes, measured beside the pages."""
+    from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
+    from django.http import HttpResponse
+    from django.urls import path
+
+    urls = types.ModuleType("bench_reference_urls")
+    urls.urlpatterns = [path("reference/", lambda request: HttpResponse(body))]
+
+    class Request(WSGIRequest):
+        urlconf = urls  # Django resolves a request that carries a urlconf with it, not ROOT_URLCONF
+
+    class Handler(WSGIHandler):
+        request_class = Request
+
+    return Handler()
 
 
 def query_counts(app, paths):
@@ -193,7 +227,7 @@ def gunicorn():
     pidfile = OUT / "gunicorn.pid"
     command = [str(Path(sys.executable).with_name("watchdesk")), "serve", "--pid", str(pidfile)]
     command += ["--control-socket", str(OUT / "gunicorn.ctl")]  # not the shared ~/.gunicorn one
-    env = os.environ | {"BIND": f"127.0.0.1:{APP_PORT}", "WEB_CONCURRENCY": "2"}
+    env = os.environ | {"BIND": f"127.0.0.1:{APP_PORT}", "WEB_CONCURRENCY": str(WORKERS)}
     return server(command, pidfile, APP_PORT, OUT / "gunicorn.log", env)
 
 
@@ -217,59 +251,80 @@ def nginx(path, body):
     return server(command, root / "nginx.pid", NGINX_PORT, root / "stdout.log")
 
 
-def fetch(url):
-    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310  our own loopback server
+def fetch(url, timeout=10):
+    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310  our own loopback server
         return response.read()
-
-
-def wrk(url, rounds=3):
-    """The round with the median requests/s of ``rounds``, after a 2 s warm-up."""
-    subprocess.run([*WRK[:3], "-d2s", url], check=True, capture_output=True)
-    results = sorted((wrk_once(url) for _ in range(rounds)), key=lambda result: result["rps"])
-    return results[rounds // 2] | {"range": f"{results[0]['rps']:.0f}-{results[-1]['rps']:.0f}"}
 
 
 def wrk_once(url):
     text = subprocess.run([*WRK, url], check=True, capture_output=True, text=True).stdout
-    unit = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-    ms = {p: float(v) * unit[u] for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", text, re.M)}
+    unit = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+    percentiles = re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s|m)\s*$", text, re.M)  # "1.02s " has a space
+    ms = {p: float(v) * unit[u] for p, v, u in percentiles}
     errors = re.findall(r"^\s+(Non-2xx or 3xx responses: \d+|Socket errors: .*)$", text, re.M)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
     return {"rps": rps, "p50": ms["50"], "p99": ms["99"], "errors": "; ".join(errors) or "none"}
 
 
-def throughput(path):
-    with gunicorn() as proc:
-        body = fetch(f"http://127.0.0.1:{APP_PORT}{path}")
-        with neighbours("wrk on gunicorn", proc.pid):
-            app = wrk(f"http://127.0.0.1:{APP_PORT}{path}")
-    with nginx(path, body) as proc:
-        assert fetch(f"http://127.0.0.1:{NGINX_PORT}{path}") == body
-        with neighbours("wrk on nginx", proc.pid):
-            static = wrk(f"http://127.0.0.1:{NGINX_PORT}{path}")
-    return app, static, len(body)
+def throughput(path, rounds):
+    """gunicorn and nginx serving the same bytes, both up, measured in turns after a 2 s warm-up each;
+    returns ([(gunicorn run, nginx run) per round], the page's size)."""
+    app_url, static_url = f"http://127.0.0.1:{APP_PORT}{path}", f"http://127.0.0.1:{NGINX_PORT}{path}"
+    with gunicorn() as app_proc:
+        body = fetch(app_url, timeout=120)  # the workers import Django first: slow on a busy machine
+        with nginx(path, body) as static_proc:
+            assert fetch(static_url) == body
+            for url in (app_url, static_url):
+                subprocess.run([*WRK[:3], "-d2s", url], check=True, capture_output=True)
+            pairs = []
+            for round_ in range(1, rounds + 1):
+                pair = []
+                for phase, url in (("wrk on gunicorn", app_url), ("wrk on nginx", static_url)):
+                    with neighbours(phase, app_proc.pid, static_proc.pid) as meanwhile:
+                        result = wrk_once(url)
+                    pair.append(result | {"neighbours": meanwhile["share"]})
+                pairs.append(tuple(pair))
+                print(
+                    f"  turn {round_}: gunicorn {pair[0]['rps']:.0f} requests/s, nginx {pair[1]['rps']:.0f}; "
+                    f"others used {pair[0]['neighbours']:.0%} and {pair[1]['neighbours']:.0%} of the CPUs",
+                    flush=True,
+                )
+    return pairs, len(body)
 
 
-def cpu_by_process(exclude):
-    """{pid: CPU seconds} of the processes outside the sessions in ``exclude`` (other people's work)."""
-    seconds = {}
+def cpu_seconds(sessions):
+    """(CPU seconds the machine has spent running processes, CPU seconds of the processes in ``sessions``
+    and of the children they waited for)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    user, nice, system = map(int, Path("/proc/stat").read_text().split(maxsplit=4)[1:4])
+    ours = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with suppress(OSError, ValueError):
             fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[3]) not in exclude:
-                seconds[stat.parent.name] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return seconds
+            if int(fields[3]) in sessions:
+                ours += sum(map(int, fields[11:15]))
+    return (user + nice + system) / tick, ours / tick
+
+
+NEIGHBOUR_TOTALS = defaultdict(lambda: [0.0, 0.0])  # phase: [CPU seconds used by others, CPU seconds]
 
 
 @contextmanager
 def neighbours(phase, *sessions):
-    """Record in NEIGHBOURS the share of the machine's CPU that other processes used during a phase."""
-    exclude = {0, os.getsid(0), *sessions}
-    before, began = cpu_by_process(exclude), time.monotonic()
-    yield
-    after = cpu_by_process(exclude)
-    used = sum(after[pid] - before.get(pid, 0) for pid in after)
-    NEIGHBOURS[phase] = used / ((time.monotonic() - began) * os.cpu_count())
+    """Record in NEIGHBOURS the share of the machine's CPU that other processes used during a phase (over
+    all its entries when a phase is entered more than once); yields a dict whose "share" is this entry's.
+
+    Others' use is the machine's busy time less this run's sessions': counting other processes one by one
+    missed those that ended meanwhile (a finished test run is reaped by a process outside every session)."""
+    ours = {os.getsid(0), *sessions}
+    (busy, mine), began, this = cpu_seconds(ours), time.monotonic(), {}
+    yield this
+    busy_after, mine_after = cpu_seconds(ours)
+    used = max(busy_after - busy - (mine_after - mine), 0.0)
+    available = (time.monotonic() - began) * os.cpu_count()
+    total = NEIGHBOUR_TOTALS[phase]
+    total[0], total[1] = total[0] + used, total[1] + available
+    this["share"], NEIGHBOURS[phase] = used / available, total[0] / total[1]
 
 
 # Report -------------------------------------------------------------------------------------------
@@ -290,7 +345,8 @@ def versions():
 
 
 def report(fill_record, latency, tput, spots, top_sql):
-    median = next(iter(latency.values()))[0]
+    median, _, cpu, _ = next(iter(latency.values()))
+    reference, _, reference_cpu, _ = latency[REFERENCE]
     verdict = "PASS" if median < TARGET_MS else "FAIL"
     steps = ", ".join(f"{k} {v} s" for k, v in fill_record["steps"].items())
     command = " ".join([".venv/bin/python bench/run.py", *sys.argv[1:]])
@@ -303,19 +359,48 @@ def report(fill_record, latency, tput, spots, top_sql):
         f"{steps}.\n  {fill_record['check']}.\n",
         "| uncached, in process (WSGI call) | median ms | p99 ms | CPU ms (median) | SQL queries |",
         "|---|---:|---:|---:|---:|",
-        *(f"| {name} | {m:.1f} | {p:.1f} | {c:.1f} | {q} |" for name, (m, p, c, q) in latency.items()),
+        *(f"| {name} | {m:.2f} | {p:.1f} | {c:.2f} | {q} |" for name, (m, p, c, q) in latency.items()),
         f"\n**Target: uncached post page under {TARGET_MS:.0f} ms median with {posts} posts: {verdict}** "
-        f"({median:.1f} ms).",
+        f"({median:.1f} ms). That is wall time on a shared machine, where others used "
+        f"{NEIGHBOURS['the in-process runs']:.0%} of the CPUs meanwhile, and the post page's CPU time was "
+        f"{cpu / median:.0%} of its wall time. In the same rounds the reference answered in {reference:.2f} "
+        f"ms ({reference_cpu:.2f} ms of CPU): the post page takes **{median / reference:.1f}x** the time and "
+        f"**{cpu / reference_cpu:.1f}x** the CPU Django takes to answer with the same bytes through the same "
+        "handler and middleware.",
     ]
     if tput:
-        app, static, size = tput
-        row = "| {} | {rps:.0f} | {range} | {p50:.2f} | {p99:.2f} | {errors} |"
+        pairs, size = tput
+        ratios = [app["rps"] / static["rps"] for app, static in pairs]
+
+        def row(label, i):
+            runs = [pair[i] for pair in pairs]
+            rps = sorted(run["rps"] for run in runs)
+            errors = "; ".join(sorted({run["errors"] for run in runs}))
+            p50, p99 = (statistics.median(run[key] for run in runs) for key in ("p50", "p99"))
+            middle = f"{statistics.median(rps):.0f} | {rps[0]:.0f}-{rps[-1]:.0f}"
+            return f"| {label} | {middle} | {p50:.2f} | {p99:.2f} | {errors} |"
+
+        app_rps = statistics.median(app["rps"] for app, _ in pairs)
+        ceiling = WORKERS * 1000 / cpu
         lines += [
-            f"\n| `{' '.join(WRK)}`, one post ({size:,} bytes), median of 3 runs | requests/s | range "
-            "| p50 ms | p99 ms | errors |\n|---|---:|---:|---:|---:|---|",
-            row.format("Watchdesk: `watchdesk serve` (gunicorn, 2 sync workers)", **app),
-            row.format("nginx, the same bytes as a static file (2 workers)", **static),
-            f"| **Watchdesk / nginx** | **{app['rps'] / static['rps']:.2%}** | | | | |",
+            f"\n| `{' '.join(WRK)}`, one post ({size:,} bytes), {len(pairs)} runs each in turns "
+            "| requests/s | range | p50 ms | p99 ms | errors |\n|---|---:|---:|---:|---:|---|",
+            row(f"Watchdesk: `watchdesk serve` (gunicorn, {WORKERS} sync workers)", 0),
+            row("nginx, the same bytes as a static file (2 workers)", 1),
+            f"| **Watchdesk / nginx**, the paired runs' ratios | **{statistics.median(ratios):.2%}** "
+            f"| {min(ratios):.2%}-{max(ratios):.2%} | | | |",
+            "\nEach figure is the median of its runs; the ratio is the median of the turns' ratios.\n",
+            "| turn | gunicorn requests/s | nginx requests/s | ratio | others' CPU share, gunicorn / nginx |",
+            "|---:|---:|---:|---:|---:|",
+            *(
+                f"| {i} | {app['rps']:.0f} | {static['rps']:.0f} | {ratio:.2%} | "
+                f"{app['neighbours']:.0%} / {static['neighbours']:.0%} |"
+                for i, ((app, static), ratio) in enumerate(zip(pairs, ratios, strict=True), 1)
+            ),
+            f"\nA post costs {cpu:.1f} ms of CPU in process (median), so {WORKERS} sync workers with a "
+            f"core each could serve at most {WORKERS} x 1000 / {cpu:.1f} = {ceiling:.0f} requests/s; "
+            f"gunicorn served {app_rps:.0f} ({app_rps / ceiling:.0%} of that), wrk running on the same "
+            f"{os.cpu_count()} cores.",
         ]
     if spots:
         lines += ["\nPost page, where the time goes (100 requests, wall time inside each function):\n"]
@@ -339,6 +424,7 @@ def main():
     parser.add_argument("--refill", action="store_true", help="rebuild the 10,000-post database")
     parser.add_argument("--profile", action="store_true", help="profile the post page even if it passes")
     parser.add_argument("--no-throughput", action="store_true", help="skip gunicorn, nginx and wrk")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="wrk runs on each server, in turns")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, interrupt)
     VAR.mkdir(parents=True, exist_ok=True)
@@ -351,20 +437,23 @@ def main():
     app = get_wsgi_application()
     record = fill(VAR, args.refill, lambda path: call(app, path))
     print(f"  {record['posts']:,} posts, filled in {record['seconds']} s{' (reused)' * record['reused']}")
-    urls, latency = targets(), {}
-    with neighbours("the in-process runs"):
-        for name, paths in urls.items():
-            latency[name] = (*timings(app, paths), query_counts(app, paths))
-            print(
-                "  {}: median {:.1f} ms, p99 {:.1f} ms, CPU {:.1f} ms, {} queries".format(
-                    name, *latency[name]
-                )
-            )
+    urls = targets()
     post_paths = next(iter(urls.values()))
-    tput = None if args.no_throughput else throughput(post_paths[0])
+    kinds = {name: (app, paths) for name, paths in urls.items()}
+    kinds[REFERENCE] = (reference_app(call(app, post_paths[0])[1]), ["/reference/"])
+    print(f"In process, {REQUESTS} rounds of {len(kinds)} kinds of request:", flush=True)
+    with neighbours("the in-process runs"):
+        times = timings(kinds)
+        latency = {name: (*times[name], query_counts(*kinds[name])) for name in kinds}
+    for name, figures in latency.items():
+        print("  {}: median {:.2f} ms, p99 {:.1f} ms, CPU {:.2f} ms, {} queries".format(name, *figures))
+    if not args.no_throughput:
+        print(f"Throughput, {args.rounds} turns of wrk on gunicorn then nginx:", flush=True)
+    tput = None if args.no_throughput else throughput(post_paths[0], args.rounds)
     median, _, _, queries = next(iter(latency.values()))
     slow = args.profile or median >= TARGET_MS or int(queries.split("-")[-1]) > MANY_QUERIES
-    spots = profile(lambda path: call(app, path), post_paths, OUT) if slow else ([], [])
+    with neighbours("the profile"):
+        spots = profile(lambda path: call(app, path), post_paths, OUT) if slow else ([], [])
     report(record, latency, tput, *spots)
 
 
