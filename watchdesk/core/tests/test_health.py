@@ -1,10 +1,11 @@
 from datetime import timedelta
 
 import pytest
-from django.db import DatabaseError
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
 from watchdesk.core import tasks
+from watchdesk.testing.mailserver import free_port
 
 
 @pytest.mark.django_db
@@ -24,17 +25,36 @@ def test_healthz_reports_database_and_queue(client, database_queue):
     assert body["tasks"]["oldest_ready_age_s"] >= 0
 
 
+@pytest.fixture
+def unreachable_database(tmp_path):
+    """The default connection pointed at a database that cannot be opened: a file in a folder that does
+    not exist on SQLite, a port nobody listens on elsewhere. The test's own connection is put back after."""
+    real = connections[DEFAULT_DB_ALIAS]
+    if real.vendor == "sqlite":
+        unreachable = {"NAME": str(tmp_path / "missing" / "watchdesk.sqlite3")}
+    else:
+        options = {**real.settings_dict["OPTIONS"], "connect_timeout": 5}
+        unreachable = {"HOST": "127.0.0.1", "PORT": free_port(), "OPTIONS": options}
+    broken = real.__class__({**real.settings_dict, **unreachable}, DEFAULT_DB_ALIAS)
+    connections[DEFAULT_DB_ALIAS] = broken
+    try:
+        yield
+    finally:
+        broken.close()
+        connections[DEFAULT_DB_ALIAS] = real
+
+
 @pytest.mark.django_db
-def test_healthz_answers_503_when_the_database_fails(client, monkeypatch):
-    def broken(*args, **kwargs):
-        raise DatabaseError("connection refused")
-
-    monkeypatch.setattr("watchdesk.core.views._queue_status", broken)
-
+def test_healthz_answers_503_when_the_database_fails(client, database_queue, unreachable_database):
     response = client.get("/healthz")
 
     assert response.status_code == 503
-    assert response.json()["database"] == {"status": "error", "error": "DatabaseError"}
+    assert response["Content-Type"] == "application/json"
+    assert "no-cache" in response["Cache-Control"]
+    body = response.json()
+    assert body["status"] == "error"
+    assert body["database"] == {"status": "error", "error": "OperationalError"}
+    assert "tasks" not in body
 
 
 @pytest.mark.django_db
