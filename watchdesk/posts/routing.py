@@ -5,17 +5,25 @@ query count does not grow with the number of topics, regions or tags it links to
 """
 
 from django.contrib.contenttypes.models import ContentType
+from taggit.models import Tag
 from wagtail.models import Page
 
-from watchdesk.posts import models
+from watchdesk.posts.models import (
+    ArchiveIndexPage,
+    Author,
+    AuthorIndexPage,
+    RegionIndexPage,
+    TagIndexPage,
+    TopicIndexPage,
+)
 from watchdesk.taxonomy.models import Region, Topic
 
 INDEX_TYPES = {
-    "topic": models.TopicIndexPage,
-    "region": models.RegionIndexPage,
-    "tag": models.TagIndexPage,
-    "author": models.AuthorIndexPage,
-    "archive": models.ArchiveIndexPage,
+    "topic": TopicIndexPage,
+    "region": RegionIndexPage,
+    "tag": TagIndexPage,
+    "author": AuthorIndexPage,
+    "archive": ArchiveIndexPage,
 }
 
 
@@ -39,10 +47,6 @@ def index_urls(request):
 
 
 def kind_of(term):
-    from taggit.models import Tag
-
-    from watchdesk.posts.models import Author
-
     for cls, kind in ((Topic, "topic"), (Region, "region"), (Tag, "tag"), (Author, "author")):
         if isinstance(term, cls):
             return kind
