@@ -414,6 +414,8 @@ def test_two_workers_ask_one_host_one_thing_at_a_time(web_server, source):
     for thread in threads:
         thread.join(timeout=30)
 
+    # join() returns at its timeout too: a worker still polling would make the counts below a race.
+    assert not any(thread.is_alive() for thread in threads), "a worker was still polling after 30 s"
     assert errors == []
     assert web_server.most_active == 1
     # Each feed was fetched at most once; whatever a busy host deferred is still due.
