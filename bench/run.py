@@ -99,17 +99,28 @@ def configure():
 
 
 # In-process latency -------------------------------------------------------------------------------
-def call(app, path):
-    """One GET through the WSGI application, as gunicorn makes it; returns (status, body)."""
+def call(app, path, headers=None):
+    """One GET through the WSGI application, as gunicorn makes it; returns (status, body) and puts the
+    response's headers in the ``headers`` list if one is given."""
     environ = {"PATH_INFO": path, "HTTP_HOST": f"127.0.0.1:{APP_PORT}", "SERVER_PORT": str(APP_PORT)}
     setup_testing_defaults(environ)
-    status = []
-    result = app(environ, lambda s, headers, exc_info=None: status.append(s))
+    status, headers = [], [] if headers is None else headers
+    result = app(environ, lambda s, h, exc_info=None: (status.append(s), headers.extend(h)))
     try:
         body = b"".join(result)
     finally:
-        result.close()  # sends request_finished: the connection is closed, as under gunicorn
+        result.close()  # sends request_finished, on which Django closes or keeps the connection
     return int(status[0][:3]), body
+
+
+def cache_blockers(app, path):
+    """What in an anonymous response stops a shared cache from serving it to everyone."""
+    headers = []
+    call(app, path, headers)
+    found = [f"Set-Cookie ({v.split('=')[0].strip()})" for k, v in headers if k.lower() == "set-cookie"]
+    found += [f"{k}: {v}" for k, v in headers if k.lower() == "vary" and "cookie" in v.lower()]
+    found += [f"{k}: {v}" for k, v in headers if k.lower() == "cache-control" and "private" in v.lower()]
+    return found
 
 
 def timings(kinds):
@@ -344,7 +355,7 @@ def versions():
     )
 
 
-def report(fill_record, latency, tput, spots, top_sql):
+def report(fill_record, latency, tput, spots, top_sql, blockers):
     median, _, cpu, _ = next(iter(latency.values()))
     reference, _, reference_cpu, _ = latency[REFERENCE]
     verdict = "PASS" if median < TARGET_MS else "FAIL"
@@ -356,7 +367,13 @@ def report(fill_record, latency, tput, spots, top_sql):
         "- Shared machine, share of the CPUs that other sessions' processes used: "
         + ", ".join(f"{share:.0%} during {phase}" for phase, share in NEIGHBOURS.items()),
         f"- Data: {posts} live posts, filled in {fill_record['seconds']} s on {fill_record['date']}{reused}: "
-        f"{steps}.\n  {fill_record['check']}.\n",
+        f"{steps}.\n  {fill_record['check']}.",
+        "- The post page's anonymous response carries "
+        + (
+            f"{' and '.join(blockers)}: a shared cache in front would not serve it to everyone as it is.\n"
+            if blockers
+            else "no cookie and no `Vary: Cookie`: a shared cache in front can serve it to everyone.\n"
+        ),
         "| uncached, in process (WSGI call) | median ms | p99 ms | CPU ms (median) | SQL queries |",
         "|---|---:|---:|---:|---:|",
         *(f"| {name} | {m:.2f} | {p:.1f} | {c:.2f} | {q} |" for name, (m, p, c, q) in latency.items()),
@@ -454,7 +471,7 @@ def main():
     slow = args.profile or median >= TARGET_MS or int(queries.split("-")[-1]) > MANY_QUERIES
     with neighbours("the profile"):
         spots = profile(lambda path: call(app, path), post_paths, OUT) if slow else ([], [])
-    report(record, latency, tput, *spots)
+    report(record, latency, tput, *spots, cache_blockers(app, post_paths[0]))
 
 
 if __name__ == "__main__":
