@@ -5,6 +5,15 @@ class DeliveryConfig(AppConfig):
     name = "watchdesk.delivery"
     label = "delivery"
     verbose_name = "E-mail delivery"
+    group_permissions = {
+        "Audience managers": [
+            "view_broadcast",
+            "view_digest",
+            "view_delivery",
+            "change_delivery",
+            "view_mailevent",
+        ],
+    }
 
     def ready(self):
         from anymail.signals import tracking

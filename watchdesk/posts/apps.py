@@ -5,3 +5,8 @@ class PostsConfig(AppConfig):
     name = "watchdesk.posts"
     label = "posts"
     verbose_name = "Posts"
+    # Editors correct the names of original authors; moderators may delete one.
+    group_permissions = {
+        "Editors": ["add_author", "change_author"],
+        "Moderators": ["add_author", "change_author", "delete_author"],
+    }

@@ -6,6 +6,12 @@ class WireConfig(AppConfig):
     name = "watchdesk.wire"
     label = "wire"
     verbose_name = "Wire"
+    # Both groups work the inbox ("change cluster") and look after sources; only moderators delete a
+    # source, and with it the items it brought.
+    group_permissions = {
+        "Editors": ["change_cluster", "view_source", "add_source", "change_source"],
+        "Moderators": ["change_cluster", "view_source", "add_source", "change_source", "delete_source"],
+    }
 
     def ready(self):
         from django.db.models import Field, ForeignObject
