@@ -6,7 +6,8 @@
 
 ``server.reject[address] = "550 5.1.1 No such user"`` makes it refuse one recipient (any reply code);
 ``server.stop()`` / ``server.start()`` take it down and bring it back on the same port. It offers
-PIPELINING (RFC 2920) like Postfix does, unless ``MailServer(pipelining=False)``.
+PIPELINING (RFC 2920) like Postfix does, unless ``MailServer(pipelining=False)``. ``server.connections``
+counts the clients connected now (a killed client's connection counts until the server has seen it close).
 """
 
 import email
@@ -15,6 +16,7 @@ import socket
 import threading
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 
 
 def free_port():
@@ -51,6 +53,23 @@ class _Handler:
         return "250 Message accepted"
 
 
+class _Session(SMTP):
+    def connection_made(self, transport):
+        with self.event_handler.server.lock:
+            self.event_handler.server.connections += 1
+        super().connection_made(transport)
+
+    def connection_lost(self, error):
+        super().connection_lost(error)
+        with self.event_handler.server.lock:
+            self.event_handler.server.connections -= 1
+
+
+class _Controller(Controller):
+    def factory(self):
+        return _Session(self.handler, **self.SMTP_kwargs)
+
+
 class MailServer:
     def __init__(self, port=None, *, pipelining=True):
         self.port = port or free_port()
@@ -58,11 +77,12 @@ class MailServer:
         self.messages = []
         self.envelopes = []
         self.reject = {}
+        self.connections = 0
         self.lock = threading.Lock()
         self.controller = None
 
     def start(self):
-        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+        self.controller = _Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
         self.controller.start()
         return self
 

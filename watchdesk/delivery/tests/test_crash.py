@@ -191,7 +191,9 @@ def test_a_worker_killed_mid_send_loses_nobody_and_repeats_at_most_the_message_i
         wait_until(lambda: len(server.recipients()) > 500, "500 messages", tmp_path, [worker], timeout=60)
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(10)
-        time.sleep(0.5)  # a message whose last bytes were already sent still arrives
+        # Until the server has seen the dead worker's connection close, a message whose last bytes were
+        # already sent may still arrive; after that nothing more can.
+        wait_until(lambda: server.connections == 0, "the killed worker's connection to close", tmp_path)
 
         received_before = set(server.recipients())
         at_kill = ledger(tmp_path)
