@@ -59,7 +59,7 @@ def claim(limit=None, now=None):
         if leased:
             return list(
                 Delivery.objects.filter(lease_owner=owner, status=Delivery.Status.SENDING)
-                # Not broadcast__post: a StoryPost per row cost ~0.1 ms; the post is read once per batch.
+                # Not broadcast__post: a Wagtail page built per row; the post is read once per batch.
                 .select_related("subscriber", "broadcast", "digest")
                 .order_by("pk")
             )
@@ -197,7 +197,7 @@ def _mark_sent_sql():
 
 def _mark_sent(row, message_id):
     """``_finish`` for a message the server accepted, as one UPDATE written once: building it through the
-    ORM for every message cost more than running it (~0.2 ms a message, see bench/mail.py)."""
+    ORM for every message costs more than running it (measured in bench/README.md)."""
     sent_at = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
         cursor.execute(_mark_sent_sql(), [Delivery.Status.SENT.value, sent_at, message_id, "", "", row.pk])
