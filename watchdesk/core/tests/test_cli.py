@@ -4,10 +4,12 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import closing
 
 import pytest
 
@@ -121,28 +123,20 @@ def test_worker_runs_the_scheduler_and_stops_on_sigterm(tmp_path):
         [sys.executable, "-m", "watchdesk.cli", "migrate", "--verbosity", "0"], env=env, check=True
     )
     process = start(["worker", "--tick", "0.2", "--interval", "0.2"], env)
+
+    def scheduled_runs_done():
+        with closing(sqlite3.connect(tmp_path / "watchdesk.sqlite3", timeout=20)) as db:
+            return db.execute(
+                "SELECT COUNT(*) FROM django_tasks_database_dbtaskresult"
+                " WHERE status = 'SUCCESSFUL' AND task_path = 'watchdesk.core.tasks.publish_scheduled'"
+            ).fetchone()[0]
+
     try:
         deadline = time.monotonic() + 60
-        done = False
-        while time.monotonic() < deadline and not done:
-            time.sleep(0.5)
-            result = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "watchdesk.cli",
-                    "shell",
-                    "-c",
-                    "from django_tasks_db.models import DBTaskResult as T;"
-                    "print(T.objects.filter(status='SUCCESSFUL',"
-                    " task_path='watchdesk.core.tasks.publish_scheduled').count())",
-                ],
-                env=env,
-                capture_output=True,
-                text=True,
-            )
-            done = result.stdout.strip() not in {"", "0"}
-        assert done, "the scheduler did not get publish_scheduled run by the worker"
+        while not scheduled_runs_done():
+            assert process.poll() is None, "the worker exited"
+            assert time.monotonic() < deadline, "publish_scheduled did not run within 60 s"
+            time.sleep(0.1)
     finally:
         output = stop(process, signal.SIGTERM)
     assert process.returncode == 0, output
