@@ -23,10 +23,11 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.widgets.button import HeaderButton
 
-from watchdesk.wire import inbox
+from watchdesk.wire import inbox, relevance
 from watchdesk.wire.drafting import DraftError, draft_post
 from watchdesk.wire.forms import AddFromURLForm, InboxFilterForm, PlaceCorrectionForm, SnoozeForm
 from watchdesk.wire.models import Cluster, FetchLog, Item, ItemPlace
+from watchdesk.wire.tasks import add_article
 
 PAGE_SIZE = 30
 
@@ -225,8 +226,6 @@ class PlacesView(InboxPermission, View):
 
 
 def correct_places(item, regions):
-    from watchdesk.wire import relevance
-
     with transaction.atomic():
         item.place_links.all().delete()
         ItemPlace.objects.bulk_create(
@@ -258,8 +257,6 @@ class AddFromURLView(InboxPermission, InboxBreadcrumbs, FormView):
         return context
 
     def form_valid(self, form):
-        from watchdesk.wire.tasks import add_article
-
         url, user_id = form.cleaned_data["url"], self.request.user.pk
         transaction.on_commit(lambda: add_article.enqueue(url, user_id))
         messages.success(self.request, f"Fetching {url}; it will appear in the inbox in a moment.")
