@@ -62,9 +62,9 @@ class RegionQuerySet(models.QuerySet):
     def within(self, region):
         """The region and every region below it.
 
-        A range rather than ``path__startswith``: SQLite cannot serve LIKE from the index, a range it
-        can (California's first listing page: 8.8 ms -> 3.1 ms with 10,000 posts). Paths end in "/",
-        and "0" is the character after "/", so the range holds exactly the paths under this one.
+        A range rather than ``path__startswith``, which SQLite cannot serve from the index (see
+        docs/architecture.md). Paths end in "/" and "0" is the character after it, so the range holds
+        exactly the paths under this one.
         """
         return self.filter(path__gte=region.path, path__lt=region.path[:-1] + "0")
 
