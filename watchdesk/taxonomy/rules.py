@@ -1,27 +1,9 @@
 """Topic rules: weighted phrases that say which texts belong under a topic, parsed, checked and matched.
 
-A topic's rule is four fields on ``Topic`` (see its help texts): phrases with weights, negative phrases
-whose weights are subtracted, an optional "must also mention" group, and a threshold. How matching
-works, decided here and documented in docs:
-
-* **Words, not letters.** Title, text and phrases are normalised the same way (:func:`normalize`):
-  NFKD, combining marks dropped, case folded, and every run of characters that are not letters or digits
-  turned into one space. So matching ignores case and accents ("EVACUATION" and "évacuation" match
-  "evacuation"), and hyphens and punctuation are word breaks: "active-shooter", "active shooter" and
-  "Active—Shooter!" are the same phrase, and "hazmat" matches "HAZMAT," and "Hazmat.". A phrase
-  matches whole words only: "fire" never matches "firearm", "wildfire" or "fired" (but does match
-  "cease-fire", which is why "cease fire" is a negative phrase in the default rules).
-* **One automaton.** Every topic's phrases (positive, negative, required) are keys of ONE Aho-Corasick
-  automaton; each key maps to the uses of that phrase by topics. An item costs one pass over its title
-  and text, whatever the number of topics. Keys and the text are padded with spaces, so a hit is always a
-  whole-word hit: the boundary check is built into the key.
-* **Each phrase counts once per item**, however often it occurs (a story that says "wildfire" ten times
-  is not ten times more about wildfires), and **twice its weight when it is in the title**
-  (``TITLE_FACTOR``): headlines say what a story is about. Negative phrases are doubled in the title
-  too, so "Carolina Hurricanes" in a headline cancels "hurricanes" in the same headline.
-* An item is filed under a topic when its score reaches the threshold and, if the topic has a "must also
-  mention" group, at least one of those phrases occurs (anywhere). Required phrases add nothing to the
-  score by themselves.
+Text and phrases are normalised the same way (``normalize``) and match as whole words; each phrase
+counts once per item and twice in the title; every topic's phrases are keys of one Aho-Corasick
+automaton, padded with spaces so a hit is a whole-word hit. The rule language and its reasons are in
+docs/wire.md ("Topics").
 """
 
 import math
