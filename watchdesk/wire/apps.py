@@ -14,14 +14,8 @@ class WireConfig(AppConfig):
     }
 
     def ready(self):
-        from django.db.models import Field, ForeignObject
-
         from watchdesk.taxonomy.models import Region
         from watchdesk.wire import signal_handlers
-        from watchdesk.wire.bulk import InList
-
-        Field.register_lookup(InList)
-        ForeignObject.register_lookup(InList)  # relations keep lookups of their own, not Field's
 
         # A region saved or deleted in this process: the compiled gazetteer is out of date at once.
         for signal, uid in ((post_save, "saved"), (post_delete, "deleted")):

@@ -12,24 +12,8 @@
    countries or US states (``same_area``). The item joins the cluster of its most similar candidate,
    or starts a new cluster.
 
-Why these numbers (measured on rewrites of one wildfire story by three outlets against other stories
-sharing words such as "evacuate", "3,000", "residents", "near"): over content words cut to five letters,
-other outlets' versions of one story scored 0.43-0.56 and different stories at most 0.21. So the
-similarity threshold is 0.4, in the middle of that gap. Candidates are checked against the signatures,
-so a false candidate costs one row read while a missed one splits a story: datasketch's
-``_optimal_param(0.4, 60, false_positive_weight=0.2, false_negative_weight=0.8)`` gives 20 bands of 3
-rows. A pair at similarity 0.4 then becomes a candidate with probability 0.73, at 0.5 with 0.93, at 0.6
-with 0.99, at 0.1 with 0.02 (and an item of a story told by several outlets has a chance with each).
-Every band is a row to insert (about 6 microseconds each in SQLite, the largest cost of clustering), so
-32 bands of 3 (0.88 at 0.4) cost half as much again for a little more recall. The signature has 96
-values, not 60: the extra ones are cheap and sharpen the similarity estimate (standard error 0.05 at
-0.4 instead of 0.063), which decides borderline pairs.
-
-Signatures are exactly datasketch's ``MinHash(num_perm=96, seed=1)`` (scheme "affine32", SHA-1 token
-hashes) fed the same words, computed for a whole batch at once with numpy (a test holds the two equal).
-
-Batches are worked through in chunks of ``CHUNK`` items; a feed's batch is one chunk, and costs a fixed
-number of queries (the band lookup is a subquery on the batch's own bands, not a list of keys).
+The threshold, band shape and signature size are explained, with their measurements, in docs/wire.md
+("Clustering: why these numbers"). Signatures are datasketch's ``MinHash(num_perm=96, seed=1)``.
 """
 
 import json
@@ -43,13 +27,12 @@ from urllib.parse import urlsplit
 
 import numpy as np
 from datasketch import MinHash
-from datasketch.hashfunc import sha1_hash32
 from django.db import connections, router, transaction
 from django.db.models import Case, Count, F, Max, Min, Q, Value, When, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
-from watchdesk.wire.bulk import chunks, insert_returning, insert_rows, update_rows
+from watchdesk.core.iterables import chunks
 from watchdesk.wire.models import Cluster, Item, ItemBand, ItemPlace, Source, host_of
 
 WINDOW = timedelta(days=7)
@@ -72,9 +55,7 @@ DEFAULT_TRUST = 50
 
 assert BANDS * ROWS <= NUM_PERM  # noqa: S101 - bands cannot use values the signature does not have
 
-_EMPTY = np.uint32(0xFFFFFFFF)
 SIGNATURE_BYTES = NUM_PERM * 4
-_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=SEED).permutations  # [a, b], uint32, every a odd
 
 # Common function words of English and of the other languages outlets write in most often here. Short
 # alphabetic words (two letters or fewer) are dropped anyway.
@@ -94,9 +75,6 @@ _THOUSANDS = re.compile(r"(?<=\d)[,.'\u2019](?=\d{3}(?!\d))")
 _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _WORD = re.compile(r"\w+")
 _LONG_TOKEN = 15  # scripts that do not separate words (Chinese, Japanese, Thai): use character pairs
-
-_token_hashes = {}
-
 
 def _words(text):
     text = _THOUSANDS.sub("", text.casefold())
@@ -125,24 +103,6 @@ def shingles(title, text):
     return kept
 
 
-def _hash_token(token):
-    value = _token_hashes.get(token)
-    if value is None:
-        if len(_token_hashes) > 500_000:
-            _token_hashes.clear()
-        value = _token_hashes[token] = sha1_hash32(token.encode("utf-8"))
-    return value
-
-
-def _fmix32(values):
-    """MurmurHash3's finaliser, the pre-mix datasketch's "affine32" scheme applies to each token hash."""
-    values = values ^ (values >> np.uint32(16))
-    values = values * np.uint32(0x85EBCA6B)
-    values = values ^ (values >> np.uint32(13))
-    values = values * np.uint32(0xC2B2AE35)
-    return values ^ (values >> np.uint32(16))
-
-
 def _fmix64(values):
     values = values ^ (values >> np.uint64(33))
     values = values * np.uint64(0xFF51AFD7ED558CCD)
@@ -152,36 +112,19 @@ def _fmix64(values):
 
 
 def signatures(word_sets):
-    """MinHash signatures of many word sets at once: an (n, NUM_PERM) uint32 array.
-
-    All words of the batch are hashed into one array, permuted in one broadcast multiply-add, and
-    reduced per item with ``np.minimum.reduceat``. A set without words keeps the empty signature
-    (all 0xFFFFFFFF), which matches nothing.
-    """
-    result = np.full((len(word_sets), NUM_PERM), _EMPTY, dtype=np.uint32)
-    lengths = np.array([len(words) for words in word_sets], dtype=np.int64)
-    filled = lengths > 0
-    if not filled.any():
-        return result
-    words = chain.from_iterable(word_sets)
-    hashes = np.fromiter(map(_hash_token, words), dtype=np.uint32, count=int(lengths.sum()))
-    a, b = _PERMUTATIONS
-    permuted = _fmix32(hashes)[:, None] * a + b  # uint32 arithmetic: the wrap-around is the modulus
-    starts = np.concatenate(([0], np.cumsum(lengths[filled])[:-1]))
-    result[filled] = np.minimum.reduceat(permuted, starts, axis=0)
-    return result
+    """MinHash signatures of many word sets: an (n, NUM_PERM) uint32 array. A set without words keeps
+    the empty signature (all 0xFFFFFFFF), which matches nothing."""
+    minhashes = MinHash.bulk(
+        ([word.encode("utf-8") for word in words] for words in word_sets), num_perm=NUM_PERM, seed=SEED
+    )
+    return np.array([minhash.hashvalues for minhash in minhashes], dtype=np.uint32).reshape(-1, NUM_PERM)
 
 
 def band_keys(signature_rows):
     """One 31-bit key per LSH band and item: an (n, BANDS) int64 array of values in [0, 2**31).
 
-    Each band's ROWS values are folded FNV-style into a 64-bit value seeded by the band's number, then
-    mixed, and the top 31 bits kept: equal bands give equal keys, and a key fits an IntegerField, which
-    SQLite stores in 4 bytes rather than 8 (the band table is the largest write of enrichment). Two
-    different bands share a key by chance about once per 2**31; a week of 100,000 items holds two
-    million keys, so about one item in fifty meets a stranger this way, and the similarity check
-    turns it away.
-    """
+    Each band's ROWS values are folded FNV-style, seeded by the band's number, and mixed: equal bands give
+    equal keys that fit an IntegerField; a chance collision is turned away by the similarity check."""
     banded = signature_rows[:, : BANDS * ROWS]
     values = banded.reshape(len(banded), BANDS, ROWS).astype(np.uint64)
     keys = np.broadcast_to(
@@ -293,14 +236,13 @@ def _assign_chunk(items, now):
     # Only an item that has a signature can have bands: a new item has neither, and costs no DELETE.
     signed = [item.id for item in items if _may_have_bands(item)]
     if signed:
-        ItemBand.objects.filter(item_id__inlist=signed).delete()
+        ItemBand.objects.filter(item_id__in=signed).delete()
     # In key order: each row lands next to the previous one in the key index, not on a random page.
     # Each key once per item: (key, item) is the table's primary key.
-    band_rows = [
+    band_rows = sorted(
         (key, item.id) for index, item in enumerate(items) if banded[index] for key in set(keys[index])
-    ]
-    band_rows.sort()
-    insert_rows(ItemBand, ["key", "item"], band_rows)
+    )
+    ItemBand.objects.bulk_create([ItemBand(key=key, item_id=pk) for key, pk in band_rows])
     # Each item is compared with the earlier items sharing most bands with it (the number of shared
     # bands grows with similarity), so a story told a hundred times costs no more than one told ten.
     shortlist = _shortlists(batch_pks) if any(banded) else {}
@@ -309,7 +251,7 @@ def _assign_chunk(items, now):
     wanted = set(chain.from_iterable(shortlist.values()))
     if wanted:
         # The window is exact here: bands of items older than it may linger until the hourly prune.
-        candidates = Item.objects.filter(pk__inlist=wanted, cluster__isnull=False, first_seen_at__gte=since)
+        candidates = Item.objects.filter(pk__in=wanted, cluster__isnull=False, first_seen_at__gte=since)
         for pk, cluster_id, minhash in candidates.order_by().values_list("pk", "cluster_id", "minhash"):
             if minhash is not None and len(minhash) == SIGNATURE_BYTES:
                 known[pk] = (cluster_id, np.frombuffer(minhash, dtype=np.uint32))
@@ -349,14 +291,10 @@ def _assign_chunk(items, now):
         item.minhash = sig.tobytes()
     # duplicate_of is written only when some item's changes: an UPDATE naming an indexed column costs an
     # index write per row even when the value stays the same.
+    fields = ["cluster", "minhash"]
     if any(item.duplicate_of_id != previous_original[item.id] for item in items):
-        fields, rows = (
-            ["cluster", "duplicate_of", "minhash"],
-            [(item.id, item.cluster_id, item.duplicate_of_id, item.minhash) for item in items],
-        )
-    else:
-        fields, rows = ["cluster", "minhash"], [(item.id, item.cluster_id, item.minhash) for item in items]
-    update_rows(Item, fields, rows)
+        fields.append("duplicate_of")
+    Item.objects.bulk_update(items, fields)
     # Clusters started here are complete already; the others (joined or left) are summarised again.
     touched = {item.cluster_id for item in items} | {pk for pk in previous_cluster.values() if pk}
     refresh_clusters(touched - {cluster.pk for cluster in new_clusters}, now=now)
@@ -387,7 +325,7 @@ class _NewCluster:
 
 
 def _create_clusters(new_clusters, cluster_of, items, originals):
-    """Insert the new clusters in one statement, their summaries already complete.
+    """Insert the new clusters, their summaries already complete.
 
     A cluster started by this batch holds only items of this batch, so its lead, title, counts and times
     are worked out here by the rules of ``refresh_clusters`` rather than read back from the database.
@@ -400,8 +338,6 @@ def _create_clusters(new_clusters, cluster_of, items, originals):
         if isinstance(target, _NewCluster):
             members[target].append(item)
     trust = _trust_of_sources(members.values(), originals)
-    fields = ["lead", "title", "status", "score", "score_parts", "item_count", "outlet_count", "breaking"]
-    fields += ["first_seen_at", "last_seen_at"]
     rows = []
     for cluster in new_clusters:
         group = members[cluster]
@@ -414,13 +350,18 @@ def _create_clusters(new_clusters, cluster_of, items, originals):
         outlets = {_outlet_of_item(item) for item in group}
         seen = [item.first_seen_at for item in group]
         rows.append(
-            (lead.id, lead.title[:500], Cluster.Status.NEW, 0.0, {}, len(group), len(outlets), False)
-            + (min(seen), max(seen))
+            Cluster(
+                lead_id=lead.id,
+                title=lead.title[:500],
+                item_count=len(group),
+                outlet_count=len(outlets),
+                first_seen_at=min(seen),
+                last_seen_at=max(seen),
+            )
         )
-    returned = insert_returning(Cluster, fields, rows, returning=["id", "lead"])
-    pk_of_lead = {lead: pk for pk, lead in returned}
-    for cluster in new_clusters:
-        cluster.pk = pk_of_lead[cluster.lead_id]
+    Cluster.objects.bulk_create(rows)
+    for cluster, row in zip(new_clusters, rows, strict=True):
+        cluster.pk = row.pk
 
 
 def _trust_of_sources(groups, originals):
@@ -447,15 +388,10 @@ def _shortlists(batch_pks):
     """{batch item pk: the MAX_CANDIDATES other items sharing most LSH bands with it, the newest first
     among equals}, in one query.
 
-    The database counts the shared bands of every pair and keeps the top of each list, so a few dozen
-    rows per item come back instead of every holder of every band (hundreds per item when many stories
-    share vocabulary). The batch's own bands are already written. Only items of the window have bands,
-    give or take those that left it since the last hourly ``forget_old_bands``; the caller drops those.
-
-    SQLite ranks each batch item's candidates in a subquery of its own (``ORDER BY ... LIMIT``, a small
-    sort per item) and returns each list as a JSON array: a window function over the whole batch's pairs
-    sorted tens of thousands of rows at once and took twice as long. SQLite has no LATERAL join, hence
-    the JSON. Other databases rank with the window function.
+    The database ranks, so a few dozen rows per item come back rather than every holder of every band.
+    The batch's own bands are already written; bands of items past the window may linger until the hourly
+    ``forget_old_bands``, and the caller drops those. SQLite ranks each item in a subquery of its own
+    (cheaper there than one window over all pairs; see docs/wire.md); other databases use the window.
     """
     connection = connections[router.db_for_read(ItemBand)]
     table = connection.ops.quote_name(ItemBand._meta.db_table)
@@ -511,7 +447,7 @@ def _areas_of(pks):
     """
     areas = defaultdict(set)
     rows = (
-        ItemPlace.objects.filter(item_id__inlist=pks)
+        ItemPlace.objects.filter(item_id__in=pks)
         .exclude(origin=ItemPlace.Origin.HOME)
         .order_by()
         .values_list("item_id", "region__path")
@@ -572,7 +508,7 @@ def refresh_clusters(cluster_ids, *, now=None):
     attnames = [Cluster._meta.get_field(name).attname for name in _SUMMARY_FIELDS]
     clusters = {
         row["id"]: SimpleNamespace(**row)
-        for row in Cluster.objects.filter(pk__inlist=cluster_ids)
+        for row in Cluster.objects.filter(pk__in=cluster_ids)
         .order_by()
         .values("id", "post_id", *attnames)
     }
@@ -581,7 +517,7 @@ def refresh_clusters(cluster_ids, *, now=None):
     unnamed = Case(When(Q(outlet="") & Q(source__isnull=True), then=F("url")), default=Value(""))
     outlets = defaultdict(list)
     for row in (
-        Item.objects.filter(cluster_id__inlist=cluster_ids)
+        Item.objects.filter(cluster_id__in=cluster_ids)
         .order_by()
         .values("cluster_id", "outlet", "source_id", unnamed_url=unnamed)
         .annotate(count=Count("pk"), first=Min("first_seen_at"), last=Max("first_seen_at"))
@@ -592,7 +528,7 @@ def refresh_clusters(cluster_ids, *, now=None):
     # original ever stored, instead of the items of these clusters. A cluster whose rank 1 is a copy has
     # no original, and keeps its lead.
     ranked = (
-        Item.objects.filter(cluster_id__inlist=cluster_ids)
+        Item.objects.filter(cluster_id__in=cluster_ids)
         .order_by()
         .annotate(
             rank=Window(
@@ -615,8 +551,7 @@ def refresh_clusters(cluster_ids, *, now=None):
     # get an UPDATE of just those columns. An UPDATE naming an indexed column (lead, status, first seen)
     # rewrites its index entry even when the value stays the same. Clusters that did not change at all
     # are not written.
-    light = [_SUMMARY_FIELDS.index(name) for name in _COUNT_FIELDS]
-    only_counts = set(light)
+    only_counts = {_SUMMARY_FIELDS.index(name) for name in _COUNT_FIELDS}
     full_rows, light_rows, empty = [], [], []
     for pk, cluster in clusters.items():
         if pk in outlets:
@@ -625,14 +560,14 @@ def refresh_clusters(cluster_ids, *, now=None):
             after = [getattr(cluster, name) for name in attnames]
             changed = {index for index, value in enumerate(after) if value != before[index]}
             if changed and changed <= only_counts:
-                light_rows.append((pk, *(after[index] for index in light)))
+                light_rows.append(Cluster(pk=pk, **dict(zip(attnames, after, strict=True))))
             elif changed:
-                full_rows.append((pk, *after))
+                full_rows.append(Cluster(pk=pk, **dict(zip(attnames, after, strict=True))))
         elif cluster.post_id is None:
             empty.append(pk)
 
-    update_rows(Cluster, _COUNT_FIELDS, light_rows)
-    update_rows(Cluster, _SUMMARY_FIELDS, full_rows)
+    Cluster.objects.bulk_update(light_rows, _COUNT_FIELDS)
+    Cluster.objects.bulk_update(full_rows, _SUMMARY_FIELDS)
     if empty:
         Cluster.objects.filter(pk__in=empty).delete()
 

@@ -20,9 +20,9 @@ from datetime import UTC, datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from watchdesk.core.iterables import chunks
 from watchdesk.core.sanitize import clean_html, storable
 from watchdesk.wire import enrich, relevance
-from watchdesk.wire.bulk import chunks, insert_returning
 from watchdesk.wire.canonical import canonical_url
 from watchdesk.wire.models import Item, SkippedEntry, Source
 from watchdesk.wire.parsing import MAX_AUTHOR, MAX_GUID, MAX_TITLE, MAX_URL, parse_feed
@@ -251,7 +251,7 @@ def _create(new_items, source, default_language, now):
     items = [item for item, _ in new_items]
     try:
         with transaction.atomic():
-            _insert(items)
+            Item.objects.bulk_create(items)
         return items, [], 0
     except IntegrityError:
         pass
@@ -274,22 +274,6 @@ def _create(new_items, source, default_language, now):
         else:
             unchanged += 1
     return created, updated, unchanged
-
-
-def _insert(items):
-    """bulk_create without its per-value SQL building: one multi-row INSERT ... RETURNING per parameter
-    budget, the new ids matched back by GUID (unique among one source's new items)."""
-    fields = [field for field in Item._meta.concrete_fields if not field.primary_key]
-    rows = [tuple(field.pre_save(item, True) for field in fields) for item in items]
-    ids = dict(
-        (guid, pk)
-        for pk, guid in insert_returning(
-            Item, [field.name for field in fields], rows, returning=["id", "guid"]
-        )
-    )
-    for item in items:
-        item.pk = ids[item.guid]
-        item._state.adding = False
 
 
 def _record_skips(source, skips, now):

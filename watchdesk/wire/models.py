@@ -277,11 +277,8 @@ class ItemPlace(models.Model):
 class ItemBand(models.Model):
     """One LSH bucket of an item's MinHash signature: items sharing a key are candidate copies.
 
-    Keyed (key, item), the way the candidate lookup reads it; on SQLite the table is WITHOUT ROWID
-    (migration 0005), so that key order is the table itself rather than a second copy in an index. Every
-    item adds 20 rows at random places in that order, the largest write of enrichment. Bands are kept
-    only for the clustering window (``clustering.forget_old_bands``, hourly).
-    """
+    Keyed (key, item), the way the candidate lookup reads it; kept only for the clustering window
+    (``clustering.forget_old_bands``, hourly)."""
 
     pk = models.CompositePrimaryKey("key", "item")
     key = models.IntegerField()

@@ -52,8 +52,9 @@ import ahocorasick
 from django.db import transaction
 from django.db.models import Count, Max
 
+from watchdesk.core.compiled import Compiled
+from watchdesk.core.iterables import chunks
 from watchdesk.taxonomy.models import Region
-from watchdesk.wire.bulk import Compiled, chunks, insert_rows
 
 WORD_LISTS = Path(__file__).resolve().parent / "data" / "places.json"
 MAX_PLACES = 8
@@ -550,13 +551,18 @@ def apply_places(items, *, tagger=None):
     )
     written = 0
     for batch in chunks(items):
-        # Tuples, not ItemPlace objects: a model instance costs more to build than its INSERT.
         rows = [
-            (item.pk, place.region_id, place.confidence, place.mention, place.origin)
+            ItemPlace(
+                item_id=item.pk,
+                region_id=place.region_id,
+                confidence=place.confidence,
+                mention=place.mention,
+                origin=place.origin,
+            )
             for item in batch
             for place in tagger.find(item.title, item.text, home_region_id=homes.get(item.source_id))
         ]
         with transaction.atomic():
-            ItemPlace.objects.filter(item_id__inlist=[item.pk for item in batch]).delete()
-            written += insert_rows(ItemPlace, ["item", "region", "confidence", "mention", "origin"], rows)
+            ItemPlace.objects.filter(item_id__in=[item.pk for item in batch]).delete()
+            written += len(ItemPlace.objects.bulk_create(rows))
     return written

@@ -34,7 +34,6 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from watchdesk.taxonomy.models import Region
-from watchdesk.wire.bulk import update_rows
 from watchdesk.wire.clustering import DEFAULT_TRUST
 from watchdesk.wire.models import Cluster, Item, ItemPlace, ItemTopic, Source, WireSettings
 
@@ -93,7 +92,7 @@ def score(items, *, now=None, flag=True):
     pks = [item.pk for item in items]
 
     best_topic = dict(
-        ItemTopic.objects.filter(item_id__inlist=pks)
+        ItemTopic.objects.filter(item_id__in=pks)
         .order_by()
         .values_list("item_id")
         .annotate(best=Max("score"))
@@ -102,7 +101,7 @@ def score(items, *, now=None, flag=True):
     best_place = defaultdict(float)
     if priority_paths:
         for pk, confidence, path in (
-            ItemPlace.objects.filter(item_id__inlist=pks)
+            ItemPlace.objects.filter(item_id__in=pks)
             .order_by()
             .values_list("item_id", "confidence", "region__path")
         ):
@@ -118,7 +117,7 @@ def score(items, *, now=None, flag=True):
     # Plain records of what scoring reads and sets: Cluster objects cost more to build than the query.
     clusters = [
         SimpleNamespace(**row)
-        for row in Cluster.objects.filter(pk__inlist=cluster_ids)
+        for row in Cluster.objects.filter(pk__in=cluster_ids)
         .order_by()
         .values("pk", "outlet_count", "score_parts", "last_seen_at")
     ]
@@ -136,7 +135,7 @@ def score(items, *, now=None, flag=True):
             }
         )
         item.score = item.score_parts["total"]
-    update_rows(Item, ["score", "score_parts"], [(item.pk, item.score, item.score_parts) for item in items])
+    Item.objects.bulk_update(items, ["score", "score_parts"])
 
     _score_clusters(clusters, settings, now, scored=items)
     if flag:
@@ -179,7 +178,7 @@ def _score_clusters(clusters, settings, now, *, scored=None):
         return
     points = {cluster.pk: _cluster_points(settings, cluster.outlet_count) for cluster in clusters}
     newest = dict(
-        Item.objects.filter(cluster_id__inlist=list(points))
+        Item.objects.filter(cluster_id__in=list(points))
         .order_by()
         .values("cluster")
         .annotate(newest=Max("published_at"))
@@ -216,8 +215,8 @@ def _score_clusters(clusters, settings, now, *, scored=None):
                         "recency": float(parts.get("recency", 1.0)),
                     }
                 )
-                restated.append((pk, parts["total"], parts))
-        update_rows(Item, ["score", "score_parts"], restated)
+                restated.append(Item(pk=pk, score=parts["total"], score_parts=parts))
+        Item.objects.bulk_update(restated, ["score", "score_parts"])
 
     for cluster in clusters:
         cluster.score_parts = _rounded(
@@ -230,7 +229,8 @@ def _score_clusters(clusters, settings, now, *, scored=None):
             }
         )
         cluster.score = cluster.score_parts["total"]
-    update_rows(Cluster, ["score", "score_parts"], [(c.pk, c.score, c.score_parts) for c in clusters])
+    rows = [Cluster(pk=c.pk, score=c.score, score_parts=c.score_parts) for c in clusters]
+    Cluster.objects.bulk_update(rows, ["score", "score_parts"])
 
 
 def flag_breaking(*, now=None, settings=None):

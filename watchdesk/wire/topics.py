@@ -11,9 +11,9 @@ from django.db import transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
+from watchdesk.core.compiled import Compiled
 from watchdesk.taxonomy.models import Topic
 from watchdesk.taxonomy.rules import TopicMatch, TopicMatcher
-from watchdesk.wire.bulk import Compiled, insert_rows
 from watchdesk.wire.models import Item, ItemTopic
 
 
@@ -45,17 +45,15 @@ def apply_topics(items, *, matcher=None):
     if not items:
         return 0
     matcher = matcher or current_matcher()
-    # Rows as tuples, not ItemTopic objects: a model instance costs more to build than its INSERT.
     rows = [
-        (item.pk, found.topic_id, found.score, found.phrases)
+        ItemTopic(item_id=item.pk, topic_id=found.topic_id, score=found.score, phrases=found.phrases)
         for item in items
         for found in matcher.match(item.title, item.text)
         if found.passed
     ]
     with transaction.atomic():
-        ItemTopic.objects.filter(item_id__inlist=[item.pk for item in items]).delete()
-        # One executemany rather than bulk_create's per-value SQL building (0.1 ms per item).
-        return insert_rows(ItemTopic, ["item", "topic", "score", "phrases"], rows)
+        ItemTopic.objects.filter(item_id__in=[item.pk for item in items]).delete()
+        return len(ItemTopic.objects.bulk_create(rows))
 
 
 # --- What a changed rule would do: the rule editor's preview --------------------------------------------

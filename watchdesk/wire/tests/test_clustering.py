@@ -4,11 +4,11 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from datasketch import MinHash
+from django.db import connection
 from django.utils import timezone
 
 from watchdesk.wire import clustering
-from watchdesk.wire.clustering import BANDS, NUM_PERM, SEED, assign_clusters
+from watchdesk.wire.clustering import BANDS, NUM_PERM, assign_clusters
 from watchdesk.wire.models import Cluster, Item, ItemBand, ItemPlace
 
 # Three outlets' own accounts of one wildfire: different wording, the same facts, much the same title.
@@ -297,17 +297,15 @@ def test_refresh_clusters_forgets_a_cluster_left_without_items(story):
     assert not Cluster.objects.filter(pk=cluster_id).exists()
 
 
-def test_signatures_are_datasketch_minhashes_of_the_title_and_lead():
+def test_signatures_are_of_the_content_words_of_the_title_and_lead():
     title, text = RIDGE_FIRE[0]
     words = clustering.shingles(title, text)
     assert {"wildf", "parad", "evacu", "3000", "butte"} <= words
     assert not {"the", "as", "to", "near"} & words
 
-    expected = MinHash(num_perm=NUM_PERM, seed=SEED)
-    expected.update_batch([word.encode() for word in words])
     signature = clustering.signatures([words, set()])
-    assert np.array_equal(signature[0], expected.hashvalues)
-    assert (signature[1] == 0xFFFFFFFF).all()
+    assert signature.shape == (2, NUM_PERM)
+    assert (signature[1] == 0xFFFFFFFF).all()  # no words: the empty signature, which matches nothing
 
 
 def test_normalising_folds_case_accents_punctuation_and_thousands():
@@ -342,13 +340,17 @@ def make_batch(story, size, offset):
 
 
 @pytest.mark.parametrize("size", [5, 50])
-def test_queries_per_batch_do_not_grow_with_its_size(story, size, django_assert_max_num_queries):
+def test_queries_per_batch_grow_only_with_the_band_inserts(story, size, django_assert_max_num_queries):
     assign_clusters([story(RIDGE_FIRE[0], minutes_ago=90), story(FLASH_FLOOD, content_hash="e" * 64)])
     batch = make_batch(story, size, offset=30)
+    # bulk_create splits the band rows where the database's parameter limit says (SQLite's 999).
+    band_fields = [ItemBand._meta.get_field("key"), ItemBand._meta.get_field("item")]
+    per_insert = connection.ops.bulk_batch_size(band_fields, range(size * BANDS))
+    band_inserts = -(-size * BANDS // per_insert)
 
     # A savepoint and its release, copies, bands (delete, insert, look up), candidates, places, new
     # clusters, items, the touched clusters, their outlets and leads, and their summaries.
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(13 + band_inserts):
         assign_clusters(batch)
 
     assert Cluster.objects.get(pk=batch[0].cluster_id).outlet_count == 1 + len(batch[0::5])
@@ -423,24 +425,3 @@ def test_a_lingering_band_of_an_item_past_the_window_does_not_join_and_is_pruned
     assert len(clusters_of(old, fresh)) == 2
     assert clustering.forget_old_bands() == BANDS
     assert set(ItemBand.objects.values_list("item", flat=True)) == {fresh.pk}
-
-
-def test_the_migration_rebuilds_the_bands_clustering_writes(story):
-    """Migration 0005 makes the band table anew and refills it from the stored signatures."""
-    import importlib
-
-    from django.apps import apps
-
-    migration = importlib.import_module("watchdesk.wire.migrations.0005_band_table_keyed_by_key_and_item")
-    items = [story(version, minutes_ago=10 - n) for n, version in enumerate(RIDGE_FIRE)]
-    items.append(story(FLASH_FLOOD, url=items[0].url, minutes_ago=1))  # a copy: no bands of its own
-    old = story(TANKER_CRASH, minutes_ago=8 * 24 * 60)  # outside the window: no bands wanted
-    assign_clusters([old], now=old.first_seen_at)
-    assign_clusters(items)
-    written = set(ItemBand.objects.exclude(item=old).values_list("key", "item"))
-    ItemBand.objects.all().delete()
-
-    migration.rebuild_bands(apps, None)
-
-    assert set(ItemBand.objects.values_list("key", "item")) == written
-    assert len(written) == 3 * BANDS
