@@ -33,6 +33,7 @@ from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
 from watchdesk.core.iterables import chunks
+from watchdesk.wire.executemany import insert_rows, update_rows
 from watchdesk.wire.models import Cluster, Item, ItemBand, ItemPlace, Source, host_of
 
 WINDOW = timedelta(days=7)
@@ -75,6 +76,7 @@ _THOUSANDS = re.compile(r"(?<=\d)[,.'\u2019](?=\d{3}(?!\d))")
 _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _WORD = re.compile(r"\w+")
 _LONG_TOKEN = 15  # scripts that do not separate words (Chinese, Japanese, Thai): use character pairs
+
 
 def _words(text):
     text = _THOUSANDS.sub("", text.casefold())
@@ -242,7 +244,7 @@ def _assign_chunk(items, now):
     band_rows = sorted(
         (key, item.id) for index, item in enumerate(items) if banded[index] for key in set(keys[index])
     )
-    ItemBand.objects.bulk_create([ItemBand(key=key, item_id=pk) for key, pk in band_rows])
+    insert_rows(ItemBand, ["key", "item"], band_rows)
     # Each item is compared with the earlier items sharing most bands with it (the number of shared
     # bands grows with similarity), so a story told a hundred times costs no more than one told ten.
     shortlist = _shortlists(batch_pks) if any(banded) else {}
@@ -291,10 +293,14 @@ def _assign_chunk(items, now):
         item.minhash = sig.tobytes()
     # duplicate_of is written only when some item's changes: an UPDATE naming an indexed column costs an
     # index write per row even when the value stays the same.
-    fields = ["cluster", "minhash"]
     if any(item.duplicate_of_id != previous_original[item.id] for item in items):
-        fields.append("duplicate_of")
-    Item.objects.bulk_update(items, fields)
+        fields, rows = (
+            ["cluster", "duplicate_of", "minhash"],
+            [(item.id, item.cluster_id, item.duplicate_of_id, item.minhash) for item in items],
+        )
+    else:
+        fields, rows = ["cluster", "minhash"], [(item.id, item.cluster_id, item.minhash) for item in items]
+    update_rows(Item, fields, rows)
     # Clusters started here are complete already; the others (joined or left) are summarised again.
     touched = {item.cluster_id for item in items} | {pk for pk in previous_cluster.values() if pk}
     refresh_clusters(touched - {cluster.pk for cluster in new_clusters}, now=now)
@@ -508,9 +514,7 @@ def refresh_clusters(cluster_ids, *, now=None):
     attnames = [Cluster._meta.get_field(name).attname for name in _SUMMARY_FIELDS]
     clusters = {
         row["id"]: SimpleNamespace(**row)
-        for row in Cluster.objects.filter(pk__in=cluster_ids)
-        .order_by()
-        .values("id", "post_id", *attnames)
+        for row in Cluster.objects.filter(pk__in=cluster_ids).order_by().values("id", "post_id", *attnames)
     }
     # One row per cluster and outlet, not per item, so a story told 500 times costs as little as one
     # told 5 times; and the lead by a window function, one row per cluster.
@@ -551,7 +555,8 @@ def refresh_clusters(cluster_ids, *, now=None):
     # get an UPDATE of just those columns. An UPDATE naming an indexed column (lead, status, first seen)
     # rewrites its index entry even when the value stays the same. Clusters that did not change at all
     # are not written.
-    only_counts = {_SUMMARY_FIELDS.index(name) for name in _COUNT_FIELDS}
+    light = [_SUMMARY_FIELDS.index(name) for name in _COUNT_FIELDS]
+    only_counts = set(light)
     full_rows, light_rows, empty = [], [], []
     for pk, cluster in clusters.items():
         if pk in outlets:
@@ -560,14 +565,14 @@ def refresh_clusters(cluster_ids, *, now=None):
             after = [getattr(cluster, name) for name in attnames]
             changed = {index for index, value in enumerate(after) if value != before[index]}
             if changed and changed <= only_counts:
-                light_rows.append(Cluster(pk=pk, **dict(zip(attnames, after, strict=True))))
+                light_rows.append((pk, *(after[index] for index in light)))
             elif changed:
-                full_rows.append(Cluster(pk=pk, **dict(zip(attnames, after, strict=True))))
+                full_rows.append((pk, *after))
         elif cluster.post_id is None:
             empty.append(pk)
 
-    Cluster.objects.bulk_update(light_rows, _COUNT_FIELDS)
-    Cluster.objects.bulk_update(full_rows, _SUMMARY_FIELDS)
+    update_rows(Cluster, _COUNT_FIELDS, light_rows)
+    update_rows(Cluster, _SUMMARY_FIELDS, full_rows)
     if empty:
         Cluster.objects.filter(pk__in=empty).delete()
 

@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from watchdesk.taxonomy.models import Region
 from watchdesk.wire.clustering import DEFAULT_TRUST
+from watchdesk.wire.executemany import update_rows
 from watchdesk.wire.models import Cluster, Item, ItemPlace, ItemTopic, Source, WireSettings
 
 PART_NAMES = ("topic", "region", "trust", "cluster")
@@ -135,7 +136,7 @@ def score(items, *, now=None, flag=True):
             }
         )
         item.score = item.score_parts["total"]
-    Item.objects.bulk_update(items, ["score", "score_parts"])
+    update_rows(Item, ["score", "score_parts"], [(item.pk, item.score, item.score_parts) for item in items])
 
     _score_clusters(clusters, settings, now, scored=items)
     if flag:
@@ -215,8 +216,8 @@ def _score_clusters(clusters, settings, now, *, scored=None):
                         "recency": float(parts.get("recency", 1.0)),
                     }
                 )
-                restated.append(Item(pk=pk, score=parts["total"], score_parts=parts))
-        Item.objects.bulk_update(restated, ["score", "score_parts"])
+                restated.append((pk, parts["total"], parts))
+        update_rows(Item, ["score", "score_parts"], restated)
 
     for cluster in clusters:
         cluster.score_parts = _rounded(
@@ -229,8 +230,7 @@ def _score_clusters(clusters, settings, now, *, scored=None):
             }
         )
         cluster.score = cluster.score_parts["total"]
-    rows = [Cluster(pk=c.pk, score=c.score, score_parts=c.score_parts) for c in clusters]
-    Cluster.objects.bulk_update(rows, ["score", "score_parts"])
+    update_rows(Cluster, ["score", "score_parts"], [(c.pk, c.score, c.score_parts) for c in clusters])
 
 
 def flag_breaking(*, now=None, settings=None):
