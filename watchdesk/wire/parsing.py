@@ -159,19 +159,26 @@ _SINGLE_BYTE_LABELS = {
 }
 
 
-def _parse_xml_feed(content, *, url, content_type):
+# Our own nh3 pass is what we trust, and it resolves relative links itself: feedparser's slower
+# sanitiser and URI resolver would only do the same work twice.
+FEEDPARSER_OPTIONS = {"sanitize_html": False, "resolve_relative_uris": False}
+
+
+def feedparser_input(content, content_type=""):
+    """(bytes, response headers, a note on what was wrong or "") as ``parse_feed`` hands an XML feed to
+    feedparser, with ``FEEDPARSER_OPTIONS``."""
     content, charset, note = _normalise_encoding(content, _charset(content_type))
     content = _remove_declarations(content)
     # The declared charset wins over the document's own declaration, which wins over UTF-8. The media
     # type itself is not passed on: feedparser would apply RFC 3023's "text/* means US-ASCII" rule, which
-    # real servers ignore.
+    # real servers ignore. No content-location either: feedparser would resolve RSS GUIDs against it.
     headers = {"content-type": f"application/xml; charset={charset}" if charset else "application/xml"}
-    # No content-location either: feedparser would resolve RSS GUIDs against it and change them.
-    # Our own nh3 pass is what we trust, and it resolves relative links itself: feedparser's slower
-    # sanitiser and URI resolver would only do the same work twice.
-    result = feedparser.parse(
-        io.BytesIO(content), response_headers=headers, sanitize_html=False, resolve_relative_uris=False
-    )
+    return content, headers, note
+
+
+def _parse_xml_feed(content, *, url, content_type):
+    content, headers, note = feedparser_input(content, content_type)
+    result = feedparser.parse(io.BytesIO(content), response_headers=headers, **FEEDPARSER_OPTIONS)
     version = result.get("version") or ""
     entries = result.get("entries") or []
     if not version and not entries:
