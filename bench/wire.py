@@ -671,7 +671,7 @@ def render(args, feeds, total_bytes, rates, ratios, totals, others, setup_s, see
         "| stage (mean over runs) | seconds | ms/item | share |",
         "|---|---:|---:|---:|",
     ]
-    whole = args.items / median["pipeline"] if median["pipeline"] else 1
+    whole = statistics.mean(args.items / rate for rate in rates["pipeline"])  # like the stages: a mean
     for _, _, label in STAGES:
         seconds = totals.get(label, 0.0)
         lines.append(
