@@ -1,10 +1,10 @@
-# The two commands a newcomer needs: `make run` and `make test`.
+# The two commands a newcomer needs: `make run` and `make test`; `make test-quick` while working.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml package.json | cksum | cut -d' ' -f1)
 
-.PHONY: install run test lint format bench bench-mail bench-wire clean
+.PHONY: install run test test-quick lint format bench bench-mail bench-wire clean
 
 install: $(STAMP) node_modules/axe-core/axe.min.js
 
@@ -13,6 +13,10 @@ run: $(STAMP)
 
 test: $(STAMP) node_modules/axe-core/axe.min.js
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Everything but the tests marked slow (other processes, seconds each) and browser, on every core.
+test-quick: $(STAMP)
+	$(BIN)/pytest -n auto -m "not slow and not browser" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
