@@ -5,6 +5,8 @@ from itertools import count
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connections
+from django.test import override_settings
 from wagtail.models import Page
 
 from watchdesk.posts.models import HomePage, StoryPost, StoryPostRegion
@@ -40,9 +42,21 @@ def database_queue(settings):
     settings.TASKS = DATABASE_QUEUE
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Each test database starts with the page tree and the groups' permissions, as a migrated site does
+    after `setup_site`: made once per run instead of in each of the hundreds of tests that need it."""
+    with django_db_blocker.unblock(), override_settings(TASKS=IMMEDIATE):
+        setup_site()
+        # Transactional tests with serialized_rollback restore this snapshot: take it again, site included.
+        for connection in connections.all(initialized_only=True):
+            if hasattr(connection, "_test_serialized_contents"):
+                connection._test_serialized_contents = connection.creation.serialize_db_to_string()
+
+
 @pytest.fixture
 def home(db):
-    setup_site()
+    setup_site()  # a quick check now; it still follows a SITE_URL the test has set
     return HomePage.objects.get()
 
 
