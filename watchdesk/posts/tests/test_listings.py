@@ -63,10 +63,9 @@ def test_home_leaves_out_drafts(client, make_post):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("page", ["3", "0", "-1", "abc", "1.5"])
 @pytest.mark.parametrize("url", ["/", "/topics/wildfire/", "/regions/united-states/", "/tags/evacuation/"])
 def test_page_numbers_that_are_out_of_range_or_not_numbers_are_404(
-    client, settings, make_post, topics, regions, url, page
+    client, settings, make_post, topics, regions, url
 ):
     settings.POSTS_PER_PAGE = 2
     for day in (1, 2, 3):
@@ -75,7 +74,8 @@ def test_page_numbers_that_are_out_of_range_or_not_numbers_are_404(
         )
 
     assert client.get(url, {"page": "2"}).status_code == 200
-    assert client.get(url, {"page": page}).status_code == 404
+    for page in ("3", "0", "-1", "abc", "1.5"):
+        assert client.get(url, {"page": page}).status_code == 404, page
 
 
 # One term ------------------------------------------------------------------------------------------
