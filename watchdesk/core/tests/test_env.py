@@ -114,6 +114,7 @@ def test_email_url_anymail_selects_the_providers_backend(url, backend):
     assert parse_email_url(url, outbox_dir="/o") == {"EMAIL_BACKEND": backend}
 
 
+@pytest.mark.slow
 def test_provider_credentials_come_from_anymail_variables(tmp_path):
     secret = tmp_path / "webhook_secret"
     secret.write_text("hooks:s3cret\n")

@@ -32,12 +32,14 @@ def watchdesk(*args, tmp_path, **env):
     )
 
 
+@pytest.mark.slow
 def test_production_settings_pass_the_deploy_checks(tmp_path):
     result = watchdesk("check", "--deploy", "--fail-level", "WARNING", tmp_path=tmp_path, **PRODUCTION)
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
 
 
+@pytest.mark.slow
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     env = {**PRODUCTION}
     del env["SECRET_KEY"]
@@ -46,6 +48,7 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     assert "SECRET_KEY (or SECRET_KEY_FILE) is required when DEBUG=false" in result.stderr
 
 
+@pytest.mark.slow
 def test_production_refuses_the_file_outbox(tmp_path):
     env = {**PRODUCTION, "EMAIL_URL": "file:///tmp/outbox"}
     result = watchdesk("check", tmp_path=tmp_path, **env)
@@ -53,6 +56,7 @@ def test_production_refuses_the_file_outbox(tmp_path):
     assert "watchdesk.E004" in result.stderr
 
 
+@pytest.mark.slow
 def test_site_url_host_must_be_allowed(tmp_path):
     env = {**PRODUCTION, "ALLOWED_HOSTS": "other.example.org"}
     result = watchdesk("check", tmp_path=tmp_path, **env)
@@ -60,6 +64,7 @@ def test_site_url_host_must_be_allowed(tmp_path):
     assert "watchdesk.E002" in result.stderr and "'news.example.org'" in result.stderr
 
 
+@pytest.mark.slow
 def test_production_warns_when_the_fetcher_may_reach_this_machine(tmp_path):
     intranet = {**PRODUCTION, "WATCHDESK_FETCH_ALLOWED_NETWORKS": "10.20.0.0/16"}
     assert watchdesk("check", "--fail-level", "WARNING", tmp_path=tmp_path, **intranet).returncode == 0
@@ -69,18 +74,21 @@ def test_production_warns_when_the_fetcher_may_reach_this_machine(tmp_path):
     assert "watchdesk.W002" in result.stderr and "127.0.0.0/8" in result.stderr
 
 
+@pytest.mark.slow
 def test_unknown_time_zone_is_reported(tmp_path):
     result = watchdesk("check", tmp_path=tmp_path, TIME_ZONE="Mars/Olympus_Mons")
     assert result.returncode != 0
     assert "TIME_ZONE 'Mars/Olympus_Mons' is not a known time zone" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_typo_in_a_boolean_stops_the_process_and_names_the_variable(tmp_path):
     result = watchdesk("check", tmp_path=tmp_path, DEBUG="flase")
     assert result.returncode != 0
     assert "DEBUG must be true or false, not 'flase'" in result.stderr
 
 
+@pytest.mark.slow
 def test_development_defaults_need_no_configuration(tmp_path):
     result = watchdesk("check", tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr

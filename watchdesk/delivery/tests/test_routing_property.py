@@ -9,6 +9,9 @@ from watchdesk.delivery import broadcasts, sender
 from watchdesk.delivery.models import Broadcast
 from watchdesk.subscriptions.models import Subscriber, Suppression
 
+# Fifty generated audiences of up to ten readers, each fanned out and sent: tens of seconds.
+pytestmark = pytest.mark.slow
+
 REGIONS = ["us", "california", "texas", "la_county", "los_angeles", "houston", "mali"]
 TOPICS = ["wildfire", "hazmat", "flooding", "terrorism"]
 

@@ -11,6 +11,9 @@ from watchdesk.posts.setup import setup_site
 from watchdesk.subscriptions.models import Subscriber
 from watchdesk.taxonomy.models import Region, Topic
 
+# Each test loads the gazetteer and the whole demo: seconds apiece.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def demo(db):

@@ -98,6 +98,7 @@ def test_other_sources_mean_no_demo_wire(db, site_url):
     assert Source.objects.count() == 1
 
 
+@pytest.mark.slow
 def test_load_demo_command_reports_posts_and_wire(db, home, site_url):
     call_command("load_regions", "--min-population", "1000000", "--us-min-population", "300000")
     out = StringIO()

@@ -40,6 +40,7 @@ def test_stylesheet_is_under_30_kb():
     assert Path(path).stat().st_size < 30 * 1024
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_every_page_type_is_valid_html5(client, tmp_path, make_post, topics, regions):
     older = make_post(

@@ -548,6 +548,7 @@ def test_a_never_confirmed_address_cannot_be_resubscribed_by_link(client, people
 # Valid HTML --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_every_subscription_page_is_valid_html5(client, people, tmp_path, make_post, topics, regions):
     make_post(topics=[topics["wildfire"]], regions=[regions["los_angeles"]])
     reader = Subscriber.objects.get(email="confirmed@example.net")

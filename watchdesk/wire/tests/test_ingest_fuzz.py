@@ -26,6 +26,8 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 NOW = datetime(2025, 1, 16, 12, 0, tzinfo=UTC)
+# A hundred generated feeds per test, each parsed and stored: seconds apiece.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(autouse=True)
