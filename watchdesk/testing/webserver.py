@@ -77,7 +77,11 @@ class WebServer:
         self.httpd.owner = self
         self.host = host
         self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # shutdown() waits for serve_forever to look at its flag, once per poll interval (half a second by
+        # default, paid by every test that stops a server).
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     def url(self, path="/"):
         return f"http://{self.host}:{self.port}{path}"

@@ -7,6 +7,6 @@ from watchdesk.testing.webserver import WebServer
 
 @pytest.fixture(scope="module")
 def server():
-    """A local web server shared by a module's tests: stopping a WebServer takes half a second."""
+    """A local web server shared by a module's tests."""
     with WebServer() as server:
         yield server
