@@ -69,6 +69,17 @@ def test_each_post_reaches_exactly_the_subscribers_in_its_scope(
     assert Delivery.objects.filter(broadcast__post=post).report()["sent"] == 3
 
 
+def test_a_sent_row_records_when_it_went_and_which_message_it_was(make_post, audience, mail_server):
+    post = make_post("Levee breach")
+    before = timezone.now()
+    fan_out_and_send(post)
+    row = Delivery.objects.get(broadcast__post=post, subscriber=audience["all"])
+    assert (row.status, row.attempts, row.error) == (Delivery.Status.SENT, 1, "")
+    assert before <= row.sent_at <= timezone.now()
+    assert row.message_id == mail_server.to("all@example.net")[0]["Message-ID"]
+    assert (row.lease_owner, row.leased_until) == ("", None)
+
+
 def test_the_message_carries_the_post_and_one_click_unsubscribe(make_post, audience, mail_server, settings):
     post = make_post("Chemical spill closes I-10", byline="Dana Ortiz and Lee Park")
     fan_out_and_send(post)
