@@ -3,11 +3,14 @@
 Outlets are a local web server (the ``web_server`` fixture) serving small feeds written here.
 """
 
+import sqlite3
 import threading
+from contextlib import closing, contextmanager
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
 from watchdesk.testing.webserver import Reply
@@ -389,8 +392,37 @@ def test_the_poll_source_task_takes_an_id(outlet, web_server):
     assert poll_source_task.enqueue(999_999).return_value == "no such source"
 
 
+@contextmanager
+def database_as_in_production(tmp_path):
+    """Yield a function that points the calling thread at the test database as a production site has it.
+
+    SQLite's test database lives in memory with a shared cache, where a connection that meets another's
+    write fails at once ("database table is locked") instead of waiting its busy timeout as on a file.
+    So on SQLite the committed rows are copied to a file (WAL, busy timeout, IMMEDIATE transactions).
+    """
+    real = connections[DEFAULT_DB_ALIAS]
+    if real.vendor != "sqlite":
+        yield lambda: None
+        return
+    path = tmp_path / "watchdesk.sqlite3"
+    real.ensure_connection()
+    with closing(sqlite3.connect(path)) as copy:
+        real.connection.backup(copy)
+    on_file = {**real.settings_dict, "NAME": str(path)}
+
+    def use():
+        connections[DEFAULT_DB_ALIAS] = real.__class__(on_file, DEFAULT_DB_ALIAS)
+
+    try:
+        use()
+        yield use
+    finally:
+        connections[DEFAULT_DB_ALIAS].close()
+        connections[DEFAULT_DB_ALIAS] = real
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_two_workers_ask_one_host_one_thing_at_a_time(web_server, source):
+def test_two_workers_ask_one_host_one_thing_at_a_time(web_server, source, tmp_path):
     slow = Reply(200, {"Content-Type": RSS}, rss(FIRE), delay=0.3)
     web_server.routes["/a.xml"] = slow
     web_server.routes["/b.xml"] = Reply(200, {"Content-Type": RSS}, rss(FLOOD), delay=0.3)
@@ -398,28 +430,29 @@ def test_two_workers_ask_one_host_one_thing_at_a_time(web_server, source):
     second = source(url=web_server.url("/b.xml"))
     results, errors = [], []
 
-    def worker():
-        from django.db import connection
+    with database_as_in_production(tmp_path) as use_database:
 
-        try:
-            results.append(poll_due())
-        except Exception as error:  # surfaced below: a thread's exception would vanish otherwise
-            errors.append(error)
-        finally:
-            connection.close()
+        def worker():
+            use_database()
+            try:
+                results.append(poll_due())
+            except Exception as error:  # surfaced below: a thread's exception would vanish otherwise
+                errors.append(error)
+            finally:
+                connection.close()
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+        threads = [threading.Thread(target=worker) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
 
-    # join() returns at its timeout too: a worker still polling would make the counts below a race.
-    assert not any(thread.is_alive() for thread in threads), "a worker was still polling after 30 s"
-    assert errors == []
-    assert web_server.most_active == 1
-    # Each feed was fetched at most once; whatever a busy host deferred is still due.
-    assert len(web_server.hits("/a.xml")) <= 1 and len(web_server.hits("/b.xml")) <= 1
-    poll_due()
-    assert len(web_server.hits("/a.xml")) == 1 and len(web_server.hits("/b.xml")) == 1
-    assert Item.objects.filter(source__in=[first, second]).count() == 2
+        # join() returns at its timeout too: a worker still polling would make the counts below a race.
+        assert not any(thread.is_alive() for thread in threads), "a worker was still polling after 30 s"
+        assert errors == []
+        assert web_server.most_active == 1
+        # Each feed was fetched at most once; whatever a busy host deferred is still due.
+        assert len(web_server.hits("/a.xml")) <= 1 and len(web_server.hits("/b.xml")) <= 1
+        poll_due()
+        assert len(web_server.hits("/a.xml")) == 1 and len(web_server.hits("/b.xml")) == 1
+        assert Item.objects.filter(source__in=[first, second]).count() == 2
