@@ -94,7 +94,9 @@ def test_count_is_every_match_even_past_the_limit(desk):
     assert (len(document["clusters"]), document["count"]) == (1, 2)
 
 
-def test_the_table_shows_score_outlets_title_topics_places_status_and_breaking(desk):
+def test_the_table_shows_score_outlets_title_topics_places_status_and_breaking(desk, monkeypatch):
+    # The table fits the terminal's width: pin it (an xdist worker, or an 80-column terminal, cuts titles).
+    monkeypatch.setenv("COLUMNS", "140")
     text = run()
     assert "Inbox: 2 of 2" in text
     for expected in (
