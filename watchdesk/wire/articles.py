@@ -16,9 +16,9 @@ from trafilatura.settings import set_date_params
 from watchdesk.core.fetcher import fetch
 from watchdesk.core.sanitize import clean_html
 from watchdesk.wire.canonical import canonical_url
+from watchdesk.wire.entries import Entry
 from watchdesk.wire.ingest import store_entries
 from watchdesk.wire.models import Item
-from watchdesk.wire.parsing import Entry
 
 SUMMARY_SENTENCES = 2
 SUMMARY_CHARS = 400

@@ -24,8 +24,9 @@ from watchdesk.core.iterables import chunks
 from watchdesk.core.sanitize import clean_html, storable
 from watchdesk.wire import enrich, relevance
 from watchdesk.wire.canonical import canonical_url
+from watchdesk.wire.entries import MAX_AUTHOR, MAX_GUID, MAX_TITLE, MAX_URL
 from watchdesk.wire.models import Item, SkippedEntry, Source
-from watchdesk.wire.parsing import MAX_AUTHOR, MAX_GUID, MAX_TITLE, MAX_URL, parse_feed
+from watchdesk.wire.parsing import parse_feed
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 EARLIEST_DATE = datetime(1990, 1, 1, tzinfo=UTC)

@@ -12,7 +12,7 @@ from html import escape
 
 from watchdesk.core.sanitize import storable
 from watchdesk.wire.canonical import canonical_url
-from watchdesk.wire.parsing import (
+from watchdesk.wire.entries import (
     MAX_TITLE,
     Entry,
     FeedError,

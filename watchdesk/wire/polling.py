@@ -22,9 +22,9 @@ from django.utils import timezone
 
 from watchdesk.core.fetcher import FetchError, FetchRefused, fetch
 from watchdesk.wire import relevance
+from watchdesk.wire.entries import FeedError
 from watchdesk.wire.ingest import ingest_feed
 from watchdesk.wire.models import FetchLog, HostSlot, Source
-from watchdesk.wire.parsing import FeedError
 
 logger = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from watchdesk.wire import enrich, ingest
+from watchdesk.wire.entries import Entry, FeedError
 from watchdesk.wire.ingest import IngestSummary, content_hash, ingest_feed, store_entries
 from watchdesk.wire.models import Item, SkippedEntry
-from watchdesk.wire.parsing import Entry, FeedError
 from watchdesk.wire.tests.test_sanitize import assert_safe
 
 FEEDS = Path(__file__).parent / "feeds"

@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 
 from watchdesk.wire import enrich
 from watchdesk.wire.canonical import canonical_url
+from watchdesk.wire.entries import FeedError
 from watchdesk.wire.ingest import ingest_feed
 from watchdesk.wire.models import Item
-from watchdesk.wire.parsing import FeedError, parse_feed
+from watchdesk.wire.parsing import parse_feed
 from watchdesk.wire.tests.test_sanitize import HOSTILE, assert_safe
 
 FUZZ = settings(

@@ -8,7 +8,8 @@ import pytest
 
 from watchdesk.core.sanitize import LINK_REL, html_to_text
 from watchdesk.wire import parsing
-from watchdesk.wire.parsing import FeedError, parse_feed
+from watchdesk.wire.entries import FeedError
+from watchdesk.wire.parsing import parse_feed
 from watchdesk.wire.tests.test_sanitize import assert_safe
 
 FEEDS = Path(__file__).parent / "feeds"

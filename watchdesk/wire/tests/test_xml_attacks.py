@@ -7,7 +7,8 @@ none measures time.
 import pytest
 
 from watchdesk.testing.webserver import Reply
-from watchdesk.wire.parsing import FeedError, _remove_declarations, parse_feed
+from watchdesk.wire.entries import FeedError
+from watchdesk.wire.parsing import _remove_declarations, parse_feed
 
 
 def everything(feed):

@@ -17,10 +17,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from watchdesk.core.fetcher import FetchError, fetch
 from watchdesk.wire import relevance
 from watchdesk.wire.articles import store_article
+from watchdesk.wire.entries import FeedError
 from watchdesk.wire.ingest import IngestSummary, store_entries
 from watchdesk.wire.management.commands.sources import find_source
 from watchdesk.wire.models import Item
-from watchdesk.wire.parsing import FeedError, parse_feed
+from watchdesk.wire.parsing import parse_feed
 
 
 def is_url(text):
