@@ -55,6 +55,7 @@ from django.db.models import Count, Max
 from watchdesk.core.compiled import Compiled
 from watchdesk.core.iterables import chunks
 from watchdesk.taxonomy.models import Region
+from watchdesk.wire.models import ItemPlace, Source
 
 WORD_LISTS = Path(__file__).resolve().parent / "data" / "places.json"
 MAX_PLACES = 8
@@ -537,8 +538,6 @@ def apply_places(items, *, tagger=None):
     The source's home region is the fallback for an item that names no place. Returns the number of rows
     written.
     """
-    from watchdesk.wire.models import ItemPlace, Source
-
     items = [item for item in items if item.pk and not item.places_edited]
     if not items:
         return 0
