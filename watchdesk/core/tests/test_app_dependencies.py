@@ -150,3 +150,14 @@ def test_no_import_of_another_app_hides_inside_a_function():
         if inside and not in_ready and module.split(".")[1] != app
     ]
     assert not hidden, "\n".join(hidden)
+
+
+def test_no_import_of_our_own_code_hides_inside_a_function():
+    """Within an app too: a function-local import dodges a module cycle; move the shared code instead."""
+    hidden = [
+        f"{path.relative_to(PACKAGE)}:{line} {module}"
+        for _, path in application_files()
+        for module, line, inside, in_ready in imported_modules(path)
+        if inside and not (in_ready and path.name == "apps.py")
+    ]
+    assert not hidden, "\n".join(hidden)
