@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from watchdesk.core.iterables import chunks
 from watchdesk.wire.executemany import insert_rows, update_rows
-from watchdesk.wire.models import Cluster, Item, ItemBand, ItemPlace, Source, host_of
+from watchdesk.wire.models import DEFAULT_TRUST, Cluster, Item, ItemBand, ItemPlace, Source, host_of
 
 WINDOW = timedelta(days=7)
 NUM_PERM = 96
@@ -52,7 +52,6 @@ REOPEN_NEW_OUTLETS = 3
 CHUNK = 250
 # Earlier items compared with each new one: those sharing the most bands with it.
 MAX_CANDIDATES = 24
-DEFAULT_TRUST = 50
 
 assert BANDS * ROWS <= NUM_PERM  # noqa: S101 - bands cannot use values the signature does not have
 

@@ -27,7 +27,6 @@ from watchdesk.wire import inbox, relevance
 from watchdesk.wire.drafting import DraftError, draft_post
 from watchdesk.wire.forms import AddFromURLForm, InboxFilterForm, PlaceCorrectionForm, SnoozeForm
 from watchdesk.wire.models import Cluster, FetchLog, Item, ItemPlace
-from watchdesk.wire.tasks import add_article
 
 PAGE_SIZE = 30
 
@@ -257,6 +256,10 @@ class AddFromURLView(InboxPermission, InboxBreadcrumbs, FormView):
         return context
 
     def form_valid(self, form):
+        # Not at the top: the worker's task module loads trafilatura, feedparser and datasketch (about
+        # 60 MB and most of a second), which a web process that only enqueues should not carry.
+        from watchdesk.wire.tasks import add_article
+
         url, user_id = form.cleaned_data["url"], self.request.user.pk
         transaction.on_commit(lambda: add_article.enqueue(url, user_id))
         messages.success(self.request, f"Fetching {url}; it will appear in the inbox in a moment.")

@@ -20,6 +20,10 @@ def host_of(url):
     return (urlsplit(url).hostname or "").lower()
 
 
+# What an outlet counts for when nothing says otherwise (a source's trust, or an item with no source).
+DEFAULT_TRUST = 50
+
+
 class SourceQuerySet(models.QuerySet):
     def enabled(self):
         return self.filter(enabled=True)
@@ -52,7 +56,8 @@ class Source(models.Model):
         help_text="Where the outlet reports from. Used only when an item names no place itself.",
     )
     trust = models.PositiveSmallIntegerField(
-        default=50, help_text="0 to 100: how much a story from this outlet counts towards relevance."
+        default=DEFAULT_TRUST,
+        help_text="0 to 100: how much a story from this outlet counts towards relevance.",
     )
     poll_minutes = models.PositiveIntegerField(
         "poll every (minutes)", default=15, help_text="How often to fetch the feed; at least 5."

@@ -34,9 +34,8 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from watchdesk.taxonomy.models import Region
-from watchdesk.wire.clustering import DEFAULT_TRUST
 from watchdesk.wire.executemany import update_rows
-from watchdesk.wire.models import Cluster, Item, ItemPlace, ItemTopic, Source, WireSettings
+from watchdesk.wire.models import DEFAULT_TRUST, Cluster, Item, ItemPlace, ItemTopic, Source, WireSettings
 
 PART_NAMES = ("topic", "region", "trust", "cluster")
 BASE_PARTS = ("topic", "region", "trust")  # what an item brings to its cluster's score
