@@ -152,12 +152,19 @@ def test_no_import_of_another_app_hides_inside_a_function():
     assert not hidden, "\n".join(hidden)
 
 
+# Deferred to keep the worker's libraries (trafilatura, feedparser, datasketch) out of web processes,
+# not to dodge a cycle: (file, module) pairs, each with its reason beside the import.
+DEFERRED_FOR_WEIGHT = {("wire/inbox_views.py", "watchdesk.wire.tasks")}
+
+
 def test_no_import_of_our_own_code_hides_inside_a_function():
     """Within an app too: a function-local import dodges a module cycle; move the shared code instead."""
     hidden = [
         f"{path.relative_to(PACKAGE)}:{line} {module}"
         for _, path in application_files()
         for module, line, inside, in_ready in imported_modules(path)
-        if inside and not (in_ready and path.name == "apps.py")
+        if inside
+        and not (in_ready and path.name == "apps.py")
+        and (str(path.relative_to(PACKAGE)), module) not in DEFERRED_FOR_WEIGHT
     ]
     assert not hidden, "\n".join(hidden)
