@@ -39,7 +39,8 @@ def prepare(*, demo=True, stdout=sys.stdout):
     _django()
     from django.core.management import call_command
 
-    call_command("migrate", interactive=False, verbosity=0)
+    # With the checks, so a database from an older checkout is named rather than half-migrated.
+    call_command("migrate", interactive=False, verbosity=0, skip_checks=False)
     call_command("setup_site", stdout=stdout)
     call_command("load_topics", stdout=stdout)
     if demo:

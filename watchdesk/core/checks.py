@@ -3,8 +3,11 @@
 import ipaddress
 from urllib.parse import urlsplit
 
+from django.apps import apps
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django.db import connections
+from django.db.migrations.loader import MigrationLoader
 from django.http.request import validate_host
 
 
@@ -65,3 +68,29 @@ def _reaches_this_machine(network):
     net = ipaddress.ip_network(network, strict=False)
     probes = ["127.0.0.1", "0.0.0.0", "169.254.169.254"]  # noqa: S104  addresses to test, not to bind if net.version == 4 else ["::1", "::", "fe80::1"]
     return any(ipaddress.ip_address(probe) in net for probe in probes)
+
+
+@register(Tags.database)
+def check_migration_history(app_configs, databases=None, **kwargs):
+    """A database made before the migrations were squashed records migrations that no longer exist;
+    migrating it would leave tables behind the models, so say so instead. Runs with ``migrate``."""
+    ours = {config.label for config in apps.get_app_configs() if config.name.startswith("watchdesk.")}
+    errors = []
+    for alias in databases or []:
+        loader = MigrationLoader(connections[alias], ignore_no_migrations=True)
+        unknown = sorted(
+            f"{app}.{name}"
+            for app, name in loader.applied_migrations
+            if app in ours and (app, name) not in loader.disk_migrations
+        )
+        if unknown:
+            errors.append(
+                Error(
+                    f"The {alias!r} database was made by an older Watchdesk: it records migrations this "
+                    f"version does not have ({', '.join(unknown)}).",
+                    hint="The migrations were squashed before the first release. Delete var/ (or drop "
+                    "the PostgreSQL database) and start again; `make run` rebuilds it with the demo.",
+                    id="watchdesk.E005",
+                )
+            )
+    return errors
