@@ -11,8 +11,9 @@ install: $(STAMP) node_modules/axe-core/axe.min.js
 run: $(STAMP)
 	$(BIN)/watchdesk run
 
+# Everything, on every core (pytest-xdist), as CI runs it; PYTEST_ARGS="-n 0" runs it in one process.
 test: $(STAMP) node_modules/axe-core/axe.min.js
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 # Everything but the tests marked slow (other processes, seconds each) and browser, on every core.
 test-quick: $(STAMP)
