@@ -13,6 +13,9 @@ from watchdesk.posts.models import HomePage, StoryPost, StoryPostRegion
 from watchdesk.posts.setup import setup_site
 from watchdesk.taxonomy.models import Region, Topic
 
+# The topic editor's fixtures, shared by the taxonomy and wire tests of the editor.
+pytest_plugins = ["watchdesk.taxonomy.tests.topic_editor"]
+
 _numbers = count(1)
 
 IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": []}}

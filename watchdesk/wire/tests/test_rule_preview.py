@@ -7,31 +7,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from watchdesk.taxonomy.models import Topic
+from watchdesk.taxonomy.tests.topic_editor import SAVED_RULE, form_data
 from watchdesk.wire.models import Item
 
-SAVED_RULE = "wildfire = 3\nsmoke = 3"
 EDITED_RULE = "wildfire = 3\nbrush fire = 3"
-
-
-def form_data(topic=None, **changes):
-    data = {
-        "name": topic.name if topic else "Wildfire",
-        "slug": topic.slug if topic else "wildfire",
-        "description": topic.description if topic else "",
-        "rule_phrases": topic.rule_phrases if topic else "",
-        "rule_negative": topic.rule_negative if topic else "",
-        "rule_required": topic.rule_required if topic else "",
-        "rule_threshold": topic.rule_threshold if topic else 3,
-    }
-    data.update(changes)
-    return data
-
-
-@pytest.fixture
-def wildfire(db):
-    return Topic.objects.create(
-        slug="wildfire", name="Wildfire", rule_phrases=SAVED_RULE, rule_negative="fire sale", rule_threshold=3
-    )
 
 
 def store_item(title, *, text="", first_seen_at=None):
