@@ -13,8 +13,8 @@ from watchdesk.posts.models import HomePage, StoryPost, StoryPostRegion
 from watchdesk.posts.setup import setup_site
 from watchdesk.taxonomy.models import Region, Topic
 
-# The topic editor's fixtures, shared by the taxonomy and wire tests of the editor.
-pytest_plugins = ["watchdesk.taxonomy.tests.topic_editor"]
+# Topic fixtures shared by the taxonomy and wire tests.
+pytest_plugins = ["watchdesk.taxonomy.tests.topic_fixtures"]
 
 _numbers = count(1)
 

@@ -9,7 +9,7 @@ from wagtail import hooks
 
 from watchdesk.taxonomy import views
 from watchdesk.taxonomy.models import Topic
-from watchdesk.taxonomy.tests.topic_editor import SAVED_RULE, form_data
+from watchdesk.taxonomy.tests.topic_fixtures import SAVED_RULE, form_data
 
 
 @pytest.mark.django_db

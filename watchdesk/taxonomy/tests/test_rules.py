@@ -5,19 +5,8 @@ import pytest
 from watchdesk.taxonomy import rules
 from watchdesk.taxonomy.models import Topic
 from watchdesk.taxonomy.rules import TopicMatcher, normalize, parse_rule
+from watchdesk.taxonomy.tests.topic_fixtures import make_topic
 from watchdesk.taxonomy.topics_loader import read_default_topics
-
-
-def make_topic(slug, phrases="", negative="", required="", threshold=3, **fields):
-    return Topic.objects.create(
-        slug=slug,
-        name=fields.pop("name", slug.title()),
-        rule_phrases=phrases,
-        rule_negative=negative,
-        rule_required=required,
-        rule_threshold=threshold,
-        **fields,
-    )
 
 
 def only(matcher, title, text=""):

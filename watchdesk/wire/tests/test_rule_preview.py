@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from watchdesk.taxonomy.models import Topic
-from watchdesk.taxonomy.tests.topic_editor import SAVED_RULE, form_data
+from watchdesk.taxonomy.tests.topic_fixtures import SAVED_RULE, form_data
 from watchdesk.wire.models import Item
 
 EDITED_RULE = "wildfire = 3\nbrush fire = 3"

@@ -3,7 +3,7 @@
 import pytest
 from django.utils import timezone
 
-from watchdesk.taxonomy.models import Topic
+from watchdesk.taxonomy.tests.topic_fixtures import make_topic
 from watchdesk.wire import topics
 from watchdesk.wire.models import Item, ItemTopic
 from watchdesk.wire.topics import apply_topics, current_matcher
@@ -14,18 +14,6 @@ def fresh_matcher_cache():
     topics.forget_matcher()
     yield
     topics.forget_matcher()
-
-
-def make_topic(slug, phrases="", negative="", required="", threshold=3, **fields):
-    return Topic.objects.create(
-        slug=slug,
-        name=fields.pop("name", slug.title()),
-        rule_phrases=phrases,
-        rule_negative=negative,
-        rule_required=required,
-        rule_threshold=threshold,
-        **fields,
-    )
 
 
 # --- the cached matcher and filing items ----------------------------------------------------------------

@@ -1,10 +1,22 @@
-"""What the topic editor tests share: a topic with a saved rule, and the editor's form data for it."""
+"""What the topic tests of taxonomy and wire share: topics with rules, and the topic editor's form data."""
 
 import pytest
 
 from watchdesk.taxonomy.models import Topic
 
 SAVED_RULE = "wildfire = 3\nsmoke = 3"
+
+
+def make_topic(slug, phrases="", negative="", required="", threshold=3, **fields):
+    return Topic.objects.create(
+        slug=slug,
+        name=fields.pop("name", slug.title()),
+        rule_phrases=phrases,
+        rule_negative=negative,
+        rule_required=required,
+        rule_threshold=threshold,
+        **fields,
+    )
 
 
 def form_data(topic=None, **changes):
