@@ -37,8 +37,11 @@ def nearest(word, words, limit=3):
     matcher = SequenceMatcher(b=word)
     scored = []
     for candidate, uses in words.items():
+        # The ratio's bound from the lengths alone (real_quick_ratio) without setting up the matcher.
+        if 2 * min(len(candidate), len(word)) < CUTOFF * (len(candidate) + len(word)):
+            continue
         matcher.set_seq1(candidate)
-        if matcher.real_quick_ratio() >= CUTOFF and matcher.quick_ratio() >= CUTOFF:
+        if matcher.quick_ratio() >= CUTOFF:
             score = matcher.ratio()
             if score >= CUTOFF:
                 scored.append((-score, -uses, candidate))

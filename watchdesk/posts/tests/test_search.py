@@ -125,6 +125,17 @@ def test_published_post_is_findable_after_the_worker_indexes_it(client, make_pos
     assert search(client, q="avalanche") == [post.url]
     assert not index_tasks.exclude(status="SUCCESSFUL").exists()
 
+    # A new topic and a renamed one reach the index through the worker too.
+    post.topics.add(Topic.objects.create(slug="snow", name="Snow"))
+    post.save_revision().publish()
+    call_command("db_worker", batch=True, reload=False, startup_delay=False, verbosity=0)
+    assert search(client, q="snow") == [post.url]
+    Topic.objects.filter(slug="snow").update(name="Blizzards")
+    Topic.objects.get(slug="snow").save()
+    call_command("db_worker", batch=True, reload=False, startup_delay=False, verbosity=0)
+    assert search(client, q="blizzard") == [post.url]
+    assert search(client, q="snow") == [post.url]  # the slug
+
 
 @pytest.mark.django_db
 def test_result_count_and_no_match_message(client, posts):
