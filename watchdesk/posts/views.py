@@ -52,9 +52,12 @@ def search(request):
         try:
             page_obj = paginate(request, results)
             if terms and not page_obj.paginator.count:
+                words = vocabulary(published)
+                for word in OPERATOR_WORDS:
+                    words.pop(word, None)  # never suggest a word the search would drop
                 suggestions = [
                     {"query": query, "query_string": urlencode(query_params(request, q=query))}
-                    for query in suggest(terms, vocabulary(published))
+                    for query in suggest(terms, words)
                     if posts.search(query, operator="and").count()
                 ]
         except DatabaseError:
