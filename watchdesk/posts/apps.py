@@ -10,3 +10,10 @@ class PostsConfig(AppConfig):
         "Editors": ["add_author", "change_author"],
         "Moderators": ["add_author", "change_author", "delete_author"],
     }
+
+    def ready(self):
+        from django.db.models.signals import post_delete, post_save
+
+        from watchdesk.posts import search_index
+
+        search_index.connect(post_save, post_delete)

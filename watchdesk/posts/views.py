@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 from watchdesk.posts.forms import SearchForm
 from watchdesk.posts.models import StoryPost
 from watchdesk.posts.models.listings import paginate, regions_with_posts
+from watchdesk.posts.suggestions import suggest, vocabulary
 
 WORD = re.compile(r"\w+", re.UNICODE)
 # PostgreSQL's web-search syntax reads these as operators, SQLite FTS5 as words; dropping them gives
@@ -19,7 +20,7 @@ OPERATOR_WORDS = {"and", "or", "not", "near"}
 
 @require_GET
 def search(request):
-    posts = StoryPost.objects.published()
+    posts = published = StoryPost.objects.published()
     years = [d.year for d in posts.dates("first_published_at", "year", order="DESC")]
     form = SearchForm(request.GET or None, years=years, regions=regions_with_posts())
     data = form.cleaned_or_empty()
@@ -46,9 +47,19 @@ def search(request):
         results = posts.latest_first()
 
     page_obj = None
+    suggestions = []
     if results is not None:
         try:
             page_obj = paginate(request, results)
+            if terms and not page_obj.paginator.count:
+                words = vocabulary(published)
+                for word in OPERATOR_WORDS:
+                    words.pop(word, None)  # never suggest a word the search would drop
+                suggestions = [
+                    {"query": query, "query_string": urlencode(query_params(request, q=query))}
+                    for query in suggest(terms, words)
+                    if posts.search(query, operator="and").count()
+                ]
         except DatabaseError:
             # The search index is missing or mid-rebuild: show "no results", not an error page.
             page_obj = None
@@ -63,6 +74,13 @@ def search(request):
             "page_obj": page_obj,
             "posts": page_obj.object_list if page_obj else [],
             "searched": results is not None,
-            "search_query_string": urlencode([(k, v) for k, v in request.GET.items() if k != "page" and v]),
+            "suggestions": suggestions,
+            "search_query_string": urlencode(query_params(request)),
         },
     )
+
+
+def query_params(request, **changes):
+    """This search's parameters without the page number, with ``changes``."""
+    params = {name: value for name, value in request.GET.items() if name != "page" and value}
+    return [(name, value) for name, value in {**params, **changes}.items() if value]

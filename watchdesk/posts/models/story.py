@@ -19,6 +19,7 @@ from wagtail.fields import RichTextField
 from wagtail.models import Orderable, Page, PageManager
 from wagtail.query import PageQuerySet
 from wagtail.search import index
+from wagtail.search.tasks import insert_or_update_object_task
 
 from watchdesk.core.models import SiteIdentity
 from watchdesk.posts.bylines import format_byline, split_byline
@@ -88,6 +89,9 @@ class StoryPostQuerySet(PageQuerySet):
 
 StoryPostManager = PageManager.from_queryset(StoryPostQuerySet)
 
+# The post's own columns in its search index; saves of other columns (draft bookkeeping) skip indexing.
+SEARCHED_FIELDS = frozenset({"title", "summary", "body", "source_name", "via_name", "byline"})
+
 
 class StoryPostTag(TaggedItemBase):
     content_object = ParentalKey("posts.StoryPost", on_delete=models.CASCADE, related_name="tagged_items")
@@ -156,6 +160,10 @@ class StoryPost(Page):
 
     objects = StoryPostManager()
 
+    # save() indexes the post once its topics, regions and tags are written; Wagtail's post_save
+    # handler runs before modelcluster writes them (docs/search.md).
+    search_auto_update = False
+
     parent_page_types = ["posts.HomePage"]
     subpage_types = []
     page_description = "A curated post about a story from another outlet."
@@ -164,7 +172,11 @@ class StoryPost(Page):
         index.SearchField("summary", boost=1.5),
         index.SearchField("body"),
         index.SearchField("source_name"),
+        index.SearchField("via_name"),
         index.SearchField("byline"),
+        index.RelatedFields("topics", [index.SearchField("name"), index.SearchField("slug")]),
+        index.RelatedFields("tags", [index.SearchField("name")]),
+        index.SearchField("place_names"),
         index.AutocompleteField("source_name"),
         index.FilterField("first_published_at"),
     ]
@@ -226,6 +238,13 @@ class StoryPost(Page):
     def meta_description(self):
         return self.search_description or self.summary
 
+    def place_names(self):
+        """The post's places and every place around them, for the search index: a post filed under
+        Los Angeles is found by "California", as the region filter finds it."""
+        paths = self.region_links.values_list("region__path", flat=True)
+        codes = {code for path in paths for code in Region.codes_in(path)}
+        return " ".join(Region.objects.filter(code__in=codes).order_by("path").values_list("name", flat=True))
+
     def clean(self):
         super().clean()
         if self.via_url and not self.via_name:
@@ -242,6 +261,10 @@ class StoryPost(Page):
             # Receivers write in this transaction (the outbox pattern): no post goes live without them.
             if self.live and (update_fields is None or "live" in update_fields):
                 story_published.send(sender=StoryPost, post=self)
+            if update_fields is None or not SEARCHED_FIELDS.isdisjoint(update_fields):
+                insert_or_update_object_task.enqueue(
+                    self._meta.app_label, self._meta.model_name, str(self.pk)
+                )
 
     def sync_authors(self):
         authors = Author.for_names(self.author_names)

@@ -236,6 +236,29 @@ def test_header_search_highlights_matches_and_filters_by_topic(browser, newsroom
     browser.run(search)
 
 
+def test_a_typo_offers_the_nearest_word_and_clicking_it_finds_the_topics_posts(browser, newsroom):
+    wildfire_titles = {post.title for post in newsroom.posts if post.topic == "wildfire"}
+
+    def search(chromium):
+        with open_page(chromium, viewport=PHONE) as page:
+            page.goto(newsroom.url + "/")
+            page.get_by_role("searchbox", name="Search posts").fill("wildfrie")
+            page.get_by_role("search").get_by_role("button", name="Search").click()
+            page.wait_for_url("**/search/?q=wildfrie")
+            expect(page.locator(".empty")).to_contain_text("No posts match")
+            expect(page.locator(".suggestions")).to_have_text("Did you mean wildfire?")
+
+            page.locator(".suggestions").get_by_role("link", name="wildfire").click()
+            page.wait_for_url("**/search/?q=wildfire")
+            expect(page.locator("#id_q")).to_have_value("wildfire")
+            results = page.locator(".results .result")
+            expect(results).to_have_count(len(wildfire_titles))
+            # Found by their topic although only one title says "wildfire".
+            assert set(results.locator("h2").all_inner_texts()) == wildfire_titles
+
+    browser.run(search)
+
+
 def axe_report(violations):
     lines = []
     for violation in violations:

@@ -9,6 +9,11 @@ from django_tasks_db.models import DBTaskResult
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
+from taggit.models import Tag
+from wagtail.search.models import IndexEntry
+
+from watchdesk.posts.models import StoryPostRegion
+from watchdesk.taxonomy.models import Topic
 
 RESULT = re.compile(r'<li class="result">\s*<h2 class="card__title"><a href="([^"]+)">')
 
@@ -119,6 +124,17 @@ def test_published_post_is_findable_after_the_worker_indexes_it(client, make_pos
     call_command("db_worker", batch=True, reload=False, startup_delay=False, verbosity=0)
     assert search(client, q="avalanche") == [post.url]
     assert not index_tasks.exclude(status="SUCCESSFUL").exists()
+
+    # A new topic and a renamed one reach the index through the worker too.
+    post.topics.add(Topic.objects.create(slug="snow", name="Snow"))
+    post.save_revision().publish()
+    call_command("db_worker", batch=True, reload=False, startup_delay=False, verbosity=0)
+    assert search(client, q="snow") == [post.url]
+    Topic.objects.filter(slug="snow").update(name="Blizzards")
+    Topic.objects.get(slug="snow").save()
+    call_command("db_worker", batch=True, reload=False, startup_delay=False, verbosity=0)
+    assert search(client, q="blizzard") == [post.url]
+    assert search(client, q="snow") == [post.url]  # the slug
 
 
 @pytest.mark.django_db
@@ -238,7 +254,10 @@ def test_empty_search_shows_the_form_and_no_results_list(client, posts, params):
     assert results(response) is None
     html = response.content.decode()
     assert '<form class="search-form" method="get" action="/search/">' in html
-    assert "Search the titles, summaries, full text, outlets and bylines of every post." in html
+    assert (
+        "Search the titles, summaries, full text, outlets, bylines, topics, places and tags of every post."
+        in html
+    )
     assert '<meta name="robots" content="noindex, follow">' in html
 
 
@@ -309,3 +328,175 @@ def test_any_query_gets_a_normal_page(client, posts, query):
 def test_any_filters_get_a_normal_page(client, posts, query, topic, region, year):
     params = {"q": query, "topic": topic, "region": region, "year": year}
     assert client.get("/search/", params).status_code == 200
+
+
+# Stems, names and suggestions ----------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("evacuations", "fire"),  # the summary says "Evacuation"
+        ("evacuation", "fire"),
+        ("crew", "fire spill"),  # "Crews" in both
+        ("neutralising diesels", "spill"),
+        ("wildfires", "fire"),  # its topic, Wildfire
+        ("hazmat", "spill"),  # topic name
+        ("flooding", "flood"),
+        ("Mali", "flood"),  # its place
+        ("Houston", "spill"),
+        ("Texas", "spill"),  # the place around Houston
+        ("California", "fire"),
+        ("United States", "fire spill"),
+        ("drought", "flood"),  # a tag
+        ("Amadou", "flood"),  # the author
+        ("Wire Desk", "spill"),  # "via"
+    ],
+)
+def test_search_finds_by_stem_topic_place_tag_and_author(client, posts, query, expected, make_post, topics):
+    post = posts["flood"]
+    post.tags.add("drought")
+    post.save_revision().publish()
+    spill = posts["spill"]
+    spill.via_name = "Wire Desk"
+    spill.save_revision().publish()
+
+    assert set(search(client, q=query)) == {posts[name].url for name in expected.split()}
+
+
+@pytest.mark.django_db
+def test_changed_topics_regions_and_tags_are_found_once_republished(client, posts, topics, regions):
+    post = posts["spill"]
+    assert search(client, q="flooding") == [posts["flood"].url]
+
+    post.topics.set([topics["flooding"]])
+    post.region_links = [StoryPostRegion(region=regions["mali"])]
+    post.tags.add("levee")
+    post.save_revision().publish()
+
+    assert set(search(client, q="flooding")) == {post.url, posts["flood"].url}
+    assert search(client, q="hazmat") == []
+    assert search(client, q="texas") == []
+    assert search(client, q="levee") == [post.url]
+
+
+@pytest.mark.django_db
+def test_renamed_topic_region_and_tag_reindex_their_posts(
+    client, posts, topics, regions, django_capture_on_commit_callbacks
+):
+    posts["spill"].tags.add("tanker")
+    posts["spill"].save_revision().publish()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        topic = topics["hazmat"]
+        topic.name = "Chemical Releases"
+        topic.save()
+        region = regions["texas"]  # the post is filed under Houston, inside Texas
+        region.name = "Lone Star"
+        region.save()
+        tag = Tag.objects.get(name="tanker")
+        tag.name = "road tanker"
+        tag.save()
+
+    assert search(client, q="chemical releases") == [posts["spill"].url]
+    assert search(client, q="lone star") == [posts["spill"].url]
+    assert search(client, q="road tanker") == [posts["spill"].url]
+    assert search(client, q="texas") == []
+
+
+@pytest.mark.django_db
+def test_saving_a_term_no_post_uses_queues_nothing(regions, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        Topic.objects.create(slug="drought", name="Drought")
+        regions["mali"].save()
+    assert callbacks == []
+
+
+@pytest.mark.django_db
+def test_deleted_post_leaves_the_index(client, posts):
+    posts["flood"].delete()
+
+    assert search(client, q="mali") == []
+    assert not IndexEntry.objects.filter(object_id=str(posts["flood"].pk)).exists()
+
+
+def suggestions(response):
+    html = response.content.decode()
+    return re.findall(
+        r'<a href="\?([^"]+)">([^<]+)</a>', html.partition('class="suggestions"')[2].partition("</p>")[0]
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("wildfrie", "wildfire"),  # a topic name
+        ("tankr spil", "tanker spill"),
+        ("houstn", "houston"),  # a place
+        ("courrier", "courier"),  # an outlet
+        ("amadu", "amadou"),  # an author
+    ],
+)
+def test_a_query_that_finds_nothing_suggests_the_nearest_words(client, posts, query, expected):
+    response = client.get("/search/", {"q": query})
+
+    assert results(response) == []
+    assert "Did you mean" in response.content.decode()
+    found = suggestions(response)
+    assert found[0][1] == expected
+    # The link runs that search, which finds posts.
+    assert search(client, q=expected)
+
+
+@pytest.mark.django_db
+def test_suggestions_keep_the_filters_and_only_offer_searches_that_find_posts(client, posts):
+    response = client.get("/search/", {"q": "tankr", "topic": "hazmat", "year": "2025"})
+    assert suggestions(response) == [("q=tanker&amp;topic=hazmat&amp;year=2025", "tanker")]
+
+    # "tanker" finds nothing among wildfire posts: nothing to suggest.
+    response = client.get("/search/", {"q": "tankr", "topic": "wildfire"})
+    assert results(response) == []
+    assert "Did you mean" not in response.content.decode()
+
+
+@pytest.mark.django_db
+# "helicoptre": the body's words are not in the vocabulary, only names and titles.
+@pytest.mark.parametrize("query", ["crews boats", "zzzzqqq", "x", "helicoptre"])
+def test_no_suggestion_when_every_word_is_known_or_none_is_near(client, posts, query):
+    response = client.get("/search/", {"q": query})
+
+    assert results(response) == []
+    assert "Did you mean" not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_suggestions_come_from_published_posts_only(client, posts, make_post):
+    make_post("Avalanche buries pass", live=False)
+
+    response = client.get("/search/", {"q": "avalanch"})
+    assert "Did you mean" not in response.content.decode()
+
+
+# Query counts: the same whatever the number of posts found or words known.
+SEARCH_QUERIES = 10
+NO_RESULTS_QUERIES = 15
+
+
+@pytest.mark.django_db
+def test_search_page_query_counts_are_fixed(
+    client, posts, make_post, topics, regions, django_assert_num_queries
+):
+    client.get("/search/", {"q": "crews"})  # the site's identity row is made on the first request
+    with django_assert_num_queries(SEARCH_QUERIES):
+        assert len(search(client, q="crews")) == 2
+    for n in range(5):
+        make_post(
+            f"Crews story {n}", topics=[topics["wildfire"]], regions=[regions["mali"]], tags=[f"tag{n}"]
+        )
+    with django_assert_num_queries(SEARCH_QUERIES):
+        assert len(search(client, q="crews")) == 7
+
+    with django_assert_num_queries(NO_RESULTS_QUERIES):
+        assert suggestions(client.get("/search/", {"q": "wildfrie"}))
