@@ -4,7 +4,15 @@ from django.utils import timezone
 from django_tasks import task
 
 from watchdesk.core import ratelimit
+from watchdesk.subscriptions import address_requests
 from watchdesk.subscriptions.models import ConfirmationToken, Subscriber
+
+
+@task()
+def answer_address_form(form_name, data):
+    """The subscribe, resend or leave form's submission, decided away from the request
+    (``address_requests``): the request took the same path whatever the address's state."""
+    return address_requests.answer(form_name, data)
 
 
 def purge_unconfirmed(now=None):
