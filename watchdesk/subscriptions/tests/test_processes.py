@@ -167,6 +167,28 @@ def test_a_suppressed_address_is_never_written_to(client, home, subscriber, run_
     assert not Subscriber.objects.filter(email="never@example.net").exists()
 
 
+@transactional
+@pytest.mark.parametrize("state", ["new", "pending", "confirmed"])
+def test_two_submissions_seconds_apart_send_one_email(
+    client, home, subscriber, run_queue, mail_server, state
+):
+    if state != "new":
+        subscriber("twice@example.net", status=state)
+
+    # Both queued before a worker runs, as when a reader presses the button twice.
+    client.post("/subscribe/", {"email": "twice@example.net"})
+    client.post("/subscribe/", {"email": "Twice@example.net "})
+    run_queue()
+    # And once more after the first was sent.
+    client.post("/subscribe/", {"email": "twice@example.net"})
+    run_queue()
+
+    [message] = mail_server.to("twice@example.net")
+    expected = "You are already subscribed" if state == "confirmed" else "Confirm your subscription"
+    assert message["Subject"].startswith(expected)
+    assert Delivery.objects.filter(subscriber__email="twice@example.net").count() == 1
+
+
 class SilentServer:
     """Accepts TCP connections and never says a word: an SMTP server that hangs."""
 
