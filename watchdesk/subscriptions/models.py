@@ -32,6 +32,13 @@ def new_key():
     return secrets.token_urlsafe(24)
 
 
+def mask_email(address):
+    """An address for people who may not see addresses: "dana@example.net" -> "d•••@e•••.net"."""
+    local, _, domain = (address or "").partition("@")
+    name, dot, top = domain.rpartition(".")
+    return f"{local[:1]}•••@{(name or top)[:1]}•••{dot}{top if name else ''}"
+
+
 def normalise_email(address):
     """One spelling per mailbox: surrounding space removed, lower-cased (providers ignore case)."""
     return (address or "").strip().lower()
