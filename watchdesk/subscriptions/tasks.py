@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 from django_tasks import task
+from django_tasks_db.models import DBTaskResult
 
 from watchdesk.core import ratelimit
 from watchdesk.subscriptions import address_requests
@@ -28,7 +29,22 @@ def purge_unconfirmed(now=None):
     return removed
 
 
+def purge_answered(now=None):
+    """Forget readers' form submissions (they hold the address) a day after the worker answered them.
+    Returns the number of task rows deleted."""
+    now = now or timezone.now()
+    done = DBTaskResult.objects.finished().filter(
+        task_path=answer_address_form.module_path, finished_at__lt=now - timedelta(days=1)
+    )
+    return done.delete()[0]
+
+
 @task()
 def purge():
-    """Hourly: unconfirmed subscriptions past seven days, spent tokens, old rate-limit counters."""
-    return {"subscribers": purge_unconfirmed(), "counters": ratelimit.purge()}
+    """Hourly: unconfirmed subscriptions past seven days, spent tokens, answered form submissions, old
+    rate-limit counters."""
+    return {
+        "subscribers": purge_unconfirmed(),
+        "submissions": purge_answered(),
+        "counters": ratelimit.purge(),
+    }
