@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml package.json | cksum | cut -d' ' -f1)
 
-.PHONY: install run test test-quick lint format bench bench-mail bench-wire clean
+.PHONY: install run test test-quick lint format bench bench-mail bench-wire bench-timing clean
 
 install: $(STAMP) node_modules/axe-core/axe.min.js
 
@@ -37,6 +37,9 @@ bench-mail: $(STAMP)
 
 bench-wire: $(STAMP)
 	$(BIN)/python bench/wire.py
+
+bench-timing: $(STAMP)
+	$(BIN)/python bench/timing.py
 
 $(STAMP): pyproject.toml package.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

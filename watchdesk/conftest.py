@@ -5,6 +5,7 @@ from itertools import count
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.db import connections
 from django.test import override_settings
 from wagtail.models import Page
@@ -43,6 +44,17 @@ def fresh_wire_caches():
 def database_queue(settings):
     """The real queue, for tests of the worker, the scheduler and health reporting."""
     settings.TASKS = DATABASE_QUEUE
+
+
+@pytest.fixture
+def run_queue(database_queue):
+    """Run what is queued, as `watchdesk worker` does, until the queue is empty. The worker closes
+    connections between tasks: only for transactional tests."""
+
+    def run():
+        call_command("db_worker", batch=True, reload=False, startup_delay=False, verbosity=0)
+
+    return run
 
 
 @pytest.fixture(scope="session")

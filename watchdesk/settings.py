@@ -5,6 +5,7 @@ The defaults run a development site on SQLite under ``var/`` with no other servi
 in ``watchdesk.core.checks`` refuse to start with a combination that cannot work.
 """
 
+import ipaddress
 import os
 import secrets
 import zoneinfo
@@ -218,8 +219,23 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # E-mail --------------------------------------------------------------------------------------------
 EMAIL_URL = env_str("EMAIL_URL", f"file://{VAR_DIR / 'outbox'}")
 globals().update(parse_email_url(EMAIL_URL, outbox_dir=VAR_DIR / "outbox"))
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"Watchdesk <noreply@{SITE_HOST or 'localhost'}>")
+
+
+def _mail_domain(host):
+    """SITE_URL's domain for addresses: without "www.", and "localhost" for an IP address (an address
+    at a bare IP is not valid, and no receiving server would trust it)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return host.removeprefix("www.") or "localhost"
+    return "localhost"
+
+
+# The From address (a display name in it wins; otherwise mail to readers carries the site's name) and an
+# optional Reply-To for mail to subscribers, e.g. the newsroom's tips address.
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"noreply@{_mail_domain(SITE_HOST)}")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_REPLY_TO = env_str("EMAIL_REPLY_TO", "")
 # The bulk sender (watchdesk.delivery): batch size and lease per claim, a cap on messages per second per
 # worker (0: none), and retries of transient failures with exponential backoff before a row is failed.
 EMAIL_BATCH_SIZE = env_int("EMAIL_BATCH_SIZE", 200, minimum=1)

@@ -1,11 +1,14 @@
 """System checks for settings that cannot work together. They run at every start."""
 
 import ipaddress
+from email.utils import parseaddr
 from urllib.parse import urlsplit
 
 from django.apps import apps
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import connections
 from django.db.migrations.loader import MigrationLoader
 from django.http.request import validate_host
@@ -31,6 +34,19 @@ def check_configuration(app_configs, **kwargs):
                 id="watchdesk.E002",
             )
         )
+    for name in ("DEFAULT_FROM_EMAIL", "EMAIL_REPLY_TO"):
+        value = getattr(settings, name)
+        try:
+            if value:
+                validate_email(parseaddr(value)[1])
+        except ValidationError:
+            errors.append(
+                Error(
+                    f"{name} {value!r} is not an e-mail address.",
+                    hint='Write an address, optionally with a name: "Tips desk <tips@example.org>".',
+                    id="watchdesk.E006",
+                )
+            )
     if not settings.DEBUG:
         backend = settings.EMAIL_BACKEND
         if not backend.endswith("smtp.EmailBackend") and "anymail" not in backend:
@@ -52,6 +68,8 @@ def check_configuration(app_configs, **kwargs):
                     id="watchdesk.W002",
                 )
             )
+        if site.hostname:
+            errors.extend(_check_from_address(site.hostname.lower()))
         if site.scheme == "http" and site.hostname not in {"localhost", "127.0.0.1"}:
             errors.append(
                 Warning(
@@ -61,6 +79,32 @@ def check_configuration(app_configs, **kwargs):
                 )
             )
     return errors
+
+
+def _is_ip(host):
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _check_from_address(site_host):
+    """Mail from a domain other than the site's (or a parent of it), or from an IP address, fails SPF/DMARC
+    alignment and lands in spam, if it is accepted at all."""
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2].lower()
+    related = domain == site_host or site_host.endswith("." + domain) or domain.endswith("." + site_host)
+    if domain and not _is_ip(domain) and related:
+        return []
+    return [
+        Warning(
+            f"DEFAULT_FROM_EMAIL {settings.DEFAULT_FROM_EMAIL!r} is not at SITE_URL's domain ({site_host}): "
+            "receiving servers check the sender's domain, so readers' mail may be refused or filed as spam.",
+            hint=f"Set DEFAULT_FROM_EMAIL to an address at {site_host} (or leave it unset: "
+            "noreply@<SITE_URL's domain>), and publish SPF and DKIM records for that domain.",
+            id="watchdesk.W003",
+        )
+    ]
 
 
 def _reaches_this_machine(network):

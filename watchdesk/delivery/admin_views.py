@@ -5,14 +5,16 @@ Reports need the view permission on broadcasts or digests; subscribers' addresse
 for users who may see addresses (``subscriptions.view_subscriber_addresses``), others see a number.
 """
 
+import re
 from collections import defaultdict
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.text import Truncator
 from django.views.generic import View
 from wagtail.admin import messages
@@ -27,7 +29,7 @@ from watchdesk.delivery.models import Broadcast, Delivery
 from watchdesk.delivery.tasks import wake_sender
 from watchdesk.delivery.transport import PermanentError, TransientError, open_transport
 from watchdesk.posts.models import StoryPost
-from watchdesk.subscriptions.models import Subscriber, Suppression, normalise_email
+from watchdesk.subscriptions.models import Subscriber, Suppression, mask_email, normalise_email
 
 ADDRESSES = "subscriptions.view_subscriber_addresses"
 SHOWN_PROBLEMS = 200
@@ -184,6 +186,65 @@ class RetryFailedView(PermissionCheckedMixin, View):
 
 
 # Suppressions and events ---------------------------------------------------------------------------
+_address = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def mask_addresses(text):
+    """``text`` (a bounce's detail, say) with every address in it masked."""
+    return _address.sub(lambda found: mask_email(found.group()), text or "")
+
+
+class AddressesMasked:
+    """For an index of addresses (suppressions, provider events): users who may not see addresses get them
+    masked, in the address and the detail columns alike, cannot search by address (that would tell
+    them whether it is listed), and get no link to a single row."""
+
+    @cached_property
+    def sees_addresses(self):
+        return self.request.user.has_perm(ADDRESSES)
+
+    @cached_property
+    def is_searchable(self):
+        return self.sees_addresses and super().is_searchable
+
+    @cached_property
+    def columns(self):
+        columns = super().columns
+        if self.sees_addresses:
+            return columns
+        masked = {
+            "email": lambda row: mask_email(row.email),
+            "detail": lambda row: Truncator(mask_addresses(row.detail)).chars(90),
+        }
+        return [
+            Column(column.name, label=column.label, accessor=masked[column.name])
+            if column.name in masked
+            else column
+            for column in columns
+        ]
+
+
+class NeedsAddresses:
+    """A view of one address (inspect, lift, history): only for users who may see addresses."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.has_perm(ADDRESSES):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+
+class AddressInspectView(NeedsAddresses, generic.InspectView):
+    pass
+
+
+class AddressHistoryView(NeedsAddresses, generic.HistoryView):
+    pass
+
+
+class MailEventIndexView(AddressesMasked, generic.IndexView):
+    pass
+
+
 class SuppressionForm(WagtailAdminModelForm):
     class Meta:
         model = Suppression
@@ -200,7 +261,7 @@ class SuppressionForm(WagtailAdminModelForm):
         return email
 
 
-class SuppressionIndexView(generic.IndexView):
+class SuppressionIndexView(AddressesMasked, generic.IndexView):
     def get_list_more_buttons(self, instance):
         buttons = super().get_list_more_buttons(instance)
         for button in buttons:
@@ -221,7 +282,7 @@ class SuppressionCreateView(generic.CreateView):
         return super().save_instance()
 
 
-class LiftSuppressionView(generic.DeleteView):
+class LiftSuppressionView(NeedsAddresses, generic.DeleteView):
     page_title = "Lift suppression"
     template_name = "delivery/admin/lift_suppression.html"
     success_message = "Lifted the suppression of %(object)s: it gets what its subscription says again."

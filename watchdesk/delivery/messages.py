@@ -39,8 +39,8 @@ def site_identity():
     return SiteIdentity.for_site(site) if site else SiteIdentity(name=settings.WAGTAIL_SITE_NAME)
 
 
-def branding():
-    identity = site_identity()
+def branding(identity=None):
+    identity = identity or site_identity()
     return {"site_name": identity.name, "tagline": identity.tagline, "site_url": settings.SITE_URL}
 
 
@@ -72,6 +72,19 @@ def envelope_sender():
     return parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
 
 
+def from_header(identity=None):
+    """Who mail to readers is from: DEFAULT_FROM_EMAIL, under the site's name (Site identity) unless the
+    setting names itself ("Tips desk <tips@example.org>")."""
+    name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    name = _newlines.sub(" ", name or (identity or site_identity()).name).strip()
+    return str(Address(display_name=name, addr_spec=address))
+
+
+def reply_headers():
+    """Reply-To for mail to subscribers, when EMAIL_REPLY_TO is set (replies reach people, not noreply)."""
+    return {"Reply-To": settings.EMAIL_REPLY_TO} if settings.EMAIL_REPLY_TO else {}
+
+
 @dataclass
 class Outgoing:
     """One e-mail to one reader, ready for any transport."""
@@ -86,13 +99,13 @@ class Outgoing:
     sender: str = ""
 
     def __post_init__(self):
-        self.sender = self.sender or settings.DEFAULT_FROM_EMAIL
+        self.sender = self.sender or from_header()
 
     def as_bytes(self):
         """The complete message, DKIM-signed when a key is configured."""
         boundary = f"=_wd_{secrets.token_hex(12)}"
         head = [
-            f"From: {_header(self.sender)}",
+            f"From: {_address(*parseaddr(self.sender))}",
             f"To: {_address(self.to_name, self.to)}",
             f"Subject: {_header(self.subject)}",
             f"Date: {formatdate(usegmt=True)}",
@@ -127,14 +140,18 @@ class Outgoing:
 
     def as_django(self):
         """The same message as a Django e-mail, for backends that take those (providers, locmem)."""
+        headers = dict(self.headers)
+        reply_to = headers.pop("Reply-To", None)
         message = EmailMultiAlternatives(
             subject=self.subject,
             body=self.text,
             from_email=self.sender,
+            # As reply_to, not a header: providers' APIs (anymail) take it as a field.
+            reply_to=[reply_to] if reply_to else None,
             # The name unencoded: Django and the provider's API encode it themselves (an RFC 2047 word
             # here would reach a provider's JSON API, and the reader, literally).
             to=[str(Address(display_name=_newlines.sub(" ", self.to_name or "").strip(), addr_spec=self.to))],
-            headers={"Message-ID": self.message_id, **self.headers},
+            headers={"Message-ID": self.message_id, **headers},
         )
         message.attach_alternative(self.html, "text/html")
         # Providers that report only their own message id echo this back in webhook events, which is
@@ -164,13 +181,14 @@ def dkim_sign(raw):
             b"List-Unsubscribe",
             b"List-Unsubscribe-Post",
             b"List-Id",
+            b"Reply-To",
         ],
     )
     return signature + raw
 
 
-def list_id():
-    return f"{_newlines.sub(' ', site_identity().name)} <subscribers.{_domain()}>"
+def list_id(identity=None):
+    return f"{_newlines.sub(' ', (identity or site_identity()).name)} <subscribers.{_domain()}>"
 
 
 def list_headers(subscriber, list_id_value=None, unsubscribe_url=None):
@@ -182,9 +200,9 @@ def list_headers(subscriber, list_id_value=None, unsubscribe_url=None):
     }
 
 
-def render(kind, context):
+def render(kind, context, identity=None):
     """Render the template trio of ``kind``: (subject, text, html)."""
-    context = {**branding(), **context}
+    context = {**branding(identity), **context}
     subject = render_to_string(f"email/{kind}_subject.txt", context).strip()
     text = render_to_string(f"email/{kind}.txt", context)
     html = render_to_string(f"email/{kind}.html", context)
@@ -199,14 +217,16 @@ def subscriber_message(kind, subscriber, context=None, *, unsubscribe=True):
         "unsubscribe_url": subscriber.unsubscribe_url(),
         **(context or {}),
     }
-    subject, text, html = render(kind, context)
+    identity = site_identity()
+    subject, text, html = render(kind, context, identity)
     return Outgoing(
         to=subscriber.email,
         to_name=subscriber.name,
         subject=subject,
         text=text,
         html=html,
-        headers=list_headers(subscriber) if unsubscribe else {},
+        headers={**(list_headers(subscriber) if unsubscribe else {}), **reply_headers()},
+        sender=from_header(identity),
     )
 
 
@@ -226,9 +246,13 @@ class PostFrame:
 
     def __init__(self, post):
         self.post = post
-        self.list_id = list_id()
+        identity = site_identity()
+        self.list_id = list_id(identity)
+        self.sender = from_header(identity)
         self.subject, self.text, self.html = render(
-            "post", {**post_context(post), "preferences_url": PREFERENCES, "unsubscribe_url": UNSUBSCRIBE}
+            "post",
+            {**post_context(post), "preferences_url": PREFERENCES, "unsubscribe_url": UNSUBSCRIBE},
+            identity,
         )
         # Readers' links differ only by their token: reverse() them once here, not three times per reader.
         self.unsubscribe_url, self.preferences_url = (
@@ -250,5 +274,6 @@ class PostFrame:
             subject=self.subject,
             text=fill(self.text),
             html=fill(self.html),
-            headers=list_headers(subscriber, self.list_id, unsubscribe),
+            headers={**list_headers(subscriber, self.list_id, unsubscribe), **reply_headers()},
+            sender=self.sender,
         )

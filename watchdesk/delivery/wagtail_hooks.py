@@ -56,6 +56,12 @@ class LimitedViewSet(ModelViewSet):
             if name in self.views
         ]
 
+    def register_admin_url_finder(self):
+        # Without an edit view there is nothing for site history to link to: Wagtail's default finder
+        # would reverse the missing edit URL and fail the whole report.
+        if "edit" in self.views:
+            super().register_admin_url_finder()
+
     def get_permissions_to_register(self):
         actions = {"add": "add", "edit": "change", "delete": "delete", "inspect": "view"}
         codenames = [
@@ -127,6 +133,8 @@ class SuppressionViewSet(LimitedViewSet):
     views = {"index", "index_results", "inspect", "add", "delete", "history", "history_results"}
     form_fields = ["email", "detail"]
     index_view_class = admin_views.SuppressionIndexView
+    inspect_view_class = admin_views.AddressInspectView
+    history_view_class = admin_views.AddressHistoryView
     add_view_class = admin_views.SuppressionCreateView
     delete_view_class = admin_views.LiftSuppressionView
     list_display = ["email", "reason", admin_views.detail_column(), DateColumn("created_at", label="Since")]
@@ -145,6 +153,8 @@ class MailEventViewSet(LimitedViewSet):
     url_prefix = "email/events"
     icon = "warning"
     menu_label = "Provider events"
+    index_view_class = admin_views.MailEventIndexView
+    inspect_view_class = admin_views.AddressInspectView
     list_display = [
         "email",
         "type",

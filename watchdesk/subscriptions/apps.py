@@ -21,3 +21,12 @@ class SubscriptionsConfig(AppConfig):
             "delete_suppression",
         ],
     }
+
+    def ready(self):
+        from django.db.models.signals import pre_save
+        from wagtail.models import ModelLogEntry
+
+        from watchdesk.subscriptions.log_labels import mask_log_label
+
+        # Site history is shown to anyone with a permission on the model: its labels never hold an address.
+        pre_save.connect(mask_log_label, sender=ModelLogEntry, dispatch_uid="subscriptions.mask_log_label")

@@ -10,6 +10,7 @@ sent the same confirmation e-mail as a reader who used the form. Addresses alrea
 exactly as they are, and suppressed addresses are not added; both are reported as skipped.
 """
 
+import codecs
 import csv
 import io
 import re
@@ -159,39 +160,91 @@ def _header_name(cell):
     return re.sub(r"[\s_-]", "", cell).lower()
 
 
+MAX_COLUMNS = 100
+MAX_EMAIL_LENGTH = 254  # the column's size: longer would fail in the database, not here
+
+
+def _decode(data):
+    """The file's text: UTF-8 (a BOM allowed), or UTF-16 when it starts with a UTF-16 BOM (spreadsheets'
+    "Unicode text"). Raises ImportFileError naming the line of the first byte that is neither."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise ImportFileError("The file starts like UTF-16 text but is not.") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = len((data[: exc.start] + b"x").splitlines())
+        raise ImportFileError(
+            f"The file is not UTF-8 text (line {line} has a byte that is not): is it a spreadsheet "
+            "or an image? Save it from your spreadsheet as “CSV UTF-8”."
+        ) from None
+
+
 def read_rows(uploaded):
     """(line number, {column: value}) for each row of an uploaded CSV file.
 
     A first row naming an ``email`` column is a header (columns in any order, others ignored); otherwise
-    the columns are taken to be email, name, topics, regions, cadence in that order.
+    the columns are taken to be email, name, topics, regions, cadence in that order. Any line ending
+    goes (\\n, \\r\\n, and the old Mac's lone \\r). A file that cannot be read as a whole raises
+    ImportFileError; a row with more cells than the header names carries a ``_problem`` for its report.
     """
-    try:
-        text = uploaded.read().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ImportFileError(
-            "The file is not UTF-8 text. Save it from your spreadsheet as “CSV UTF-8”."
-        ) from None
-    head = text.split("\n", 1)[0]
+    text = _decode(uploaded.read())
+    if "\x00" in text:
+        # Not text (and PostgreSQL refuses NUL in text columns): say so before anything reaches a query.
+        line = len((text[: text.index("\x00")] + "x").splitlines())
+        raise ImportFileError(f"The file holds a NUL character (line {line}): it is not CSV text.")
+    if not text.strip():
+        raise ImportFileError("The file is empty.")
+    head = text.splitlines()[0]
     # Commas, unless the first line has none and semicolons or tabs instead (spreadsheets in some locales
     # save "CSV" that way). Not sniffed from the data: "wildfire;hazmat" in a topics cell is not a column.
     delimiter = next((mark for mark in ",;\t" if mark in head), ",")
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
-    if not rows:
+    # newline="": the csv module then splits records at any line ending and keeps those inside quotes.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        records = [(number, row) for number, row in enumerate(reader, start=1) if any(c.strip() for c in row)]
+    except csv.Error as exc:
+        raise ImportFileError(_csv_problem(exc, reader.line_num)) from None
+    if not records:
         raise ImportFileError("The file is empty.")
-    header = [HEADER_ALIASES.get(name, name) for name in (_header_name(cell) for cell in rows[0])]
+    first = records[0][1]
+    if len(first) > MAX_COLUMNS:
+        raise ImportFileError(
+            f"The first row has {len(first):,} columns; a subscriber list has a few (email, name, ...)."
+        )
+    header = [HEADER_ALIASES.get(name, name) for name in (_header_name(cell) for cell in first)]
     if "email" in header:
-        columns, body, first_line = header, rows[1:], 2
-    elif "@" in (rows[0][0] if rows[0] else ""):
-        columns, body, first_line = IMPORT_COLUMNS, rows, 1
+        columns, body = header, records[1:]
+        if not body:
+            raise ImportFileError("The file has only its header row: there are no addresses in it.")
+    elif "@" in (first[0] if first else ""):
+        columns, body = IMPORT_COLUMNS, records
     else:
         raise ImportFileError("No e-mail column: the first row should name the columns, e.g. email,name.")
     if len(body) > MAX_IMPORT_ROWS:
         raise ImportFileError(
             f"The file has {len(body):,} rows; import at most {MAX_IMPORT_ROWS:,} at a time."
         )
-    for number, row in enumerate(body, start=first_line):
-        if any(cell.strip() for cell in row):
-            yield number, {name: unguard(value.strip()) for name, value in zip(columns, row, strict=False)}
+    for number, row in body:
+        values = {name: unguard(value.strip()) for name, value in zip(columns, row, strict=False)}
+        extra = [cell for cell in row[len(columns) :] if cell.strip()]
+        if extra and header is columns:
+            values["_problem"] = (
+                f"{len(row)} cells but the header names {len(columns)} columns "
+                "(a comma inside a name needs quotes around the name)"
+            )
+        yield number, values
+
+
+def _csv_problem(exc, line):
+    if "field larger than field limit" in str(exc):
+        return (
+            f"Line {line} has a cell longer than {csv.field_size_limit() // 1024} KiB: "
+            "this is not a subscriber list (or a quote mark is missing its pair)."
+        )
+    return f"The file is not valid CSV (line {line}: {exc})."
 
 
 @dataclass
@@ -230,10 +283,12 @@ class ImportReport:
 def check_row(values, default_cadence, vocabulary):
     """Validate one row. Returns (fields for a new Subscriber, topics, regions) or raises ValidationError
     naming every problem of the row."""
-    problems = []
+    problems = [values["_problem"]] if values.get("_problem") else []
     email = normalise_email(values.get("email"))
     if not email:
         problems.append("no e-mail address")
+    elif len(email) > MAX_EMAIL_LENGTH:
+        problems.append(f"the address is longer than {MAX_EMAIL_LENGTH} characters")
     else:
         try:
             validate_email(email)

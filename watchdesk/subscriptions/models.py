@@ -24,10 +24,19 @@ from watchdesk.taxonomy.models import Region
 
 LINK_SALT = "watchdesk.subscriptions.link"
 REPLY_MEMORY = timedelta(hours=24)
+# The same reply asked for again within this time is not sent again: the first is still on its way.
+REPEAT_WINDOW = timedelta(minutes=10)
 
 
 def new_key():
     return secrets.token_urlsafe(24)
+
+
+def mask_email(address):
+    """An address for people who may not see addresses: "dana@example.net" -> "d•••@e•••.net"."""
+    local, _, domain = (address or "").partition("@")
+    name, dot, top = domain.rpartition(".")
+    return f"{local[:1]}•••@{(name or top)[:1]}•••{dot}{top if name else ''}"
 
 
 def normalise_email(address):
@@ -224,6 +233,10 @@ class Subscriber(models.Model):
             for sent_at, sent_kind in self.recent_replies
             if datetime.fromisoformat(sent_at) > since and kind in (None, sent_kind)
         ]
+
+    def asked_recently(self, kind, now):
+        """Whether ``kind`` was sent to this address within ``REPEAT_WINDOW`` of ``now``."""
+        return bool(self.replies_since(now - REPEAT_WINDOW, kind))
 
     def note_reply(self, kind, now):
         self.recent_replies = [*self.replies_since(now - REPLY_MEMORY), [now.isoformat(), kind]]

@@ -2,9 +2,18 @@ from datetime import timedelta
 
 from django.utils import timezone
 from django_tasks import task
+from django_tasks_db.models import DBTaskResult
 
 from watchdesk.core import ratelimit
+from watchdesk.subscriptions import address_requests
 from watchdesk.subscriptions.models import ConfirmationToken, Subscriber
+
+
+@task()
+def answer_address_form(form_name, data):
+    """The subscribe, resend or leave form's submission, decided away from the request
+    (``address_requests``): the request took the same path whatever the address's state."""
+    return address_requests.answer(form_name, data)
 
 
 def purge_unconfirmed(now=None):
@@ -20,7 +29,22 @@ def purge_unconfirmed(now=None):
     return removed
 
 
+def purge_answered(now=None):
+    """Forget readers' form submissions (they hold the address) a day after the worker answered them.
+    Returns the number of task rows deleted."""
+    now = now or timezone.now()
+    done = DBTaskResult.objects.finished().filter(
+        task_path=answer_address_form.module_path, finished_at__lt=now - timedelta(days=1)
+    )
+    return done.delete()[0]
+
+
 @task()
 def purge():
-    """Hourly: unconfirmed subscriptions past seven days, spent tokens, old rate-limit counters."""
-    return {"subscribers": purge_unconfirmed(), "counters": ratelimit.purge()}
+    """Hourly: unconfirmed subscriptions past seven days, spent tokens, answered form submissions, old
+    rate-limit counters."""
+    return {
+        "subscribers": purge_unconfirmed(),
+        "submissions": purge_answered(),
+        "counters": ratelimit.purge(),
+    }

@@ -2,8 +2,10 @@
 
 The three forms that take an address (subscribe, resend, leave) answer every valid submission with the
 same 303 to the same page, whatever the address's state and whether a limit stopped the request, so the
-answer never tells a stranger whether an address is subscribed. The request only writes rows and
-enqueues the sender; it never waits on the mail server.
+answer never tells a stranger whether an address is subscribed. The request does not even look the
+address up: it validates the form, counts the request against its network's limit and enqueues the
+submission; the worker decides (``address_requests``), so neither the answer nor its timing depends on
+the address. It never waits on the mail server.
 
 Pages reached from an e-mail carry their credential in the URL (a single-use confirmation token, or the
 subscriber's signed link token). They set no cookie and need no CSRF token: whoever holds the link could
@@ -18,7 +20,6 @@ from django.http import HttpResponseRedirect
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.decorators import decorator_from_middleware
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
@@ -26,16 +27,10 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from watchdesk.core import ratelimit
 from watchdesk.core.clientip import client_ip
+from watchdesk.subscriptions import address_requests
 from watchdesk.subscriptions.forms import EmailForm, PreferencesForm, SubscribeForm
-from watchdesk.subscriptions.models import (
-    REPLY_MEMORY,
-    ConfirmationToken,
-    Reply,
-    Subscriber,
-    SubscriptionSettings,
-    Suppression,
-    request_replies,
-)
+from watchdesk.subscriptions.models import ConfirmationToken, Subscriber, SubscriptionSettings, Suppression
+from watchdesk.subscriptions.tasks import answer_address_form
 
 Status = Subscriber.Status
 CSRF_FAILED = (
@@ -85,13 +80,6 @@ def _ip_allowed(request):
     return ratelimit.hit(key, limit=settings.SUBSCRIBE_IP_LIMIT, window=3600)
 
 
-def _address_allowed(subscriber):
-    """At most SUBSCRIBE_EMAIL_LIMIT replies in any 24 hours, counted on the subscriber's row. The caller
-    holds that row's lock, so two requests at once cannot both take the last place."""
-    since = timezone.now() - REPLY_MEMORY
-    return len(subscriber.replies_since(since)) < settings.SUBSCRIBE_EMAIL_LIMIT
-
-
 def _suppressed(email):
     return Suppression.objects.filter(email=email).exists()
 
@@ -104,51 +92,14 @@ def _accepted(request, form):
     return form.is_valid()
 
 
+def _answer_later(request, form_name):
+    """Hand a valid submission to the worker: the same statements for every address (no lookup here)."""
+    if _ip_allowed(request):
+        answer_address_form.enqueue(form_name, address_requests.submitted(request.POST))
+
+
 def _check_inbox(name="subscriptions:sent"):
     return SeeOther(reverse(name))
-
-
-# What each request does, by the address's state ---------------------------------------------------------
-
-
-@transaction.atomic
-def register(form, default_cadence):
-    """New, pending or unsubscribed: pending, with what this form chose, and a confirmation e-mail.
-    Confirmed: a note with their preferences link; their choices stay theirs to change. Suppressed or
-    over the address limit: nothing."""
-    email = form.cleaned_data["email"]
-    if _suppressed(email):
-        return
-    changes = form.changes()
-    topics, regions = changes.pop("topics", None), changes.pop("regions", None)
-    subscriber, created = Subscriber.objects.select_for_update().get_or_create(
-        email=email, defaults={"cadence": default_cadence, "source": Subscriber.Source.FORM, **changes}
-    )
-    if not created and not _address_allowed(subscriber):
-        return
-    if subscriber.status == Status.CONFIRMED:
-        request_replies([subscriber], Reply.WELCOME_BACK)
-        return
-    if not created:
-        for field, value in changes.items():
-            setattr(subscriber, field, value)
-        subscriber.status = Status.PENDING
-        subscriber.paused = False
-        subscriber.save()
-    if topics is not None:
-        subscriber.topics.set(topics)
-        subscriber.regions.set(regions)
-    request_replies([subscriber], Reply.CONFIRM)
-
-
-@transaction.atomic
-def send_reply(email, status, kind):
-    """The confirmation again (pending addresses) or an unsubscribe link (confirmed ones)."""
-    if _suppressed(email):
-        return
-    subscriber = Subscriber.objects.select_for_update().filter(email=email, status=status).first()
-    if subscriber is not None and _address_allowed(subscriber):
-        request_replies([subscriber], kind)
 
 
 # Forms that take an address -----------------------------------------------------------------------------
@@ -160,8 +111,7 @@ def subscribe(request):
     default_cadence = subscription_settings.default_cadence
     form = SubscribeForm(request.POST if request.method == "POST" else None, default_cadence=default_cadence)
     if request.method == "POST" and _accepted(request, form):
-        if _ip_allowed(request):
-            register(form, default_cadence)
+        _answer_later(request, address_requests.SUBSCRIBE)
         return _check_inbox()
     context = {"form": form, "subscription_settings": subscription_settings, "time_zone": settings.TIME_ZONE}
     return render(request, "subscriptions/subscribe.html", context)
@@ -171,8 +121,7 @@ def subscribe(request):
 def resend(request):
     form = EmailForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and _accepted(request, form):
-        if _ip_allowed(request):
-            send_reply(form.cleaned_data["email"], Status.PENDING, Reply.CONFIRM)
+        _answer_later(request, address_requests.RESEND)
         return _check_inbox()
     return render(
         request,
@@ -192,8 +141,7 @@ def resend(request):
 def leave(request):
     form = EmailForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and _accepted(request, form):
-        if _ip_allowed(request):
-            send_reply(form.cleaned_data["email"], Status.CONFIRMED, Reply.LINK)
+        _answer_later(request, address_requests.LEAVE)
         return _check_inbox("subscriptions:leave_sent")
     return render(
         request,

@@ -1,8 +1,9 @@
 """Subscribing across the real moving parts: the task queue, the sender, an SMTP server, and two web
 processes sharing one database.
 
-The request only writes rows and enqueues the sender; the sender (``send_pending``) talks to the mail
-server. These tests run in real transactions, so that ``on_commit`` enqueues happen as in production.
+The request only enqueues the submission; the worker (``run_queue``) decides what it asks for, writes
+the ledger rows and wakes the sender, which talks to the mail server. These tests run in real
+transactions, so that ``on_commit`` enqueues happen as in production.
 """
 
 import http.client
@@ -22,7 +23,6 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from watchdesk.delivery.models import Delivery
-from watchdesk.delivery.sender import send_pending
 from watchdesk.subscriptions.models import ConfirmationToken, Subscriber, Suppression
 from watchdesk.testing.mailserver import free_port
 
@@ -36,21 +36,25 @@ def confirmation_link(message):
     return urlsplit(url).path
 
 
-def queued_sends():
-    return DBTaskResult.objects.filter(task_path="watchdesk.delivery.tasks.send_deliveries").count()
+def queued(task="watchdesk.delivery.tasks.send_deliveries"):
+    return DBTaskResult.objects.filter(task_path=task).count()
+
+
+ANSWER = "watchdesk.subscriptions.tasks.answer_address_form"
 
 
 @transactional
-def test_double_opt_in_through_a_real_mail_server(client, home, database_queue, mail_server):
+def test_double_opt_in_through_a_real_mail_server(client, home, run_queue, mail_server):
     response = client.post(
         "/subscribe/", {"email": "Reader@Example.net", "name": "Click http://spam.example"}
     )
 
     assert response.status_code == 303
-    # The request queued the message and woke the sender through the task queue; nothing was sent.
+    # The request queued the submission; nothing was decided, nothing sent.
     assert mail_server.messages == []
-    assert queued_sends() == 1
-    assert send_pending() == {"sent": 1}
+    assert (queued(ANSWER), queued(), Subscriber.objects.count()) == (1, 0, 0)
+    run_queue()
+    assert len(mail_server.messages) == 1
 
     [message] = mail_server.to("reader@example.net")
     assert message["Subject"] == "Confirm your subscription to Watchdesk"
@@ -84,19 +88,21 @@ def test_double_opt_in_through_a_real_mail_server(client, home, database_queue, 
 
 @transactional
 def test_a_confirmation_link_lasts_seven_days_and_a_new_one_can_be_asked_for(
-    client, home, database_queue, mail_server
+    client, home, run_queue, mail_server
 ):
     client.post("/subscribe/", {"email": "slow@example.net"})
-    send_pending()
+    run_queue()
     old_link = confirmation_link(mail_server.to("slow@example.net")[0])
 
-    ConfirmationToken.objects.update(created_at=timezone.now() - timedelta(days=7, minutes=1))
+    week_ago = timezone.now() - timedelta(days=7, minutes=1)
+    ConfirmationToken.objects.update(created_at=week_ago)
+    Subscriber.objects.update(recent_replies=[[week_ago.isoformat(), "confirm"]])
     assert client.get(old_link).status_code == 404
     assert client.post(old_link).status_code == 404
     assert Subscriber.objects.get().status == "pending"
 
     client.post("/subscribe/resend/", {"email": "slow@example.net"})
-    send_pending()
+    run_queue()
     new_link = confirmation_link(mail_server.to("slow@example.net")[1])
     assert new_link != old_link
     assert client.post(new_link).status_code == 303
@@ -104,9 +110,9 @@ def test_a_confirmation_link_lasts_seven_days_and_a_new_one_can_be_asked_for(
 
 
 @transactional
-def test_a_link_just_under_seven_days_old_still_confirms(client, home, database_queue, mail_server):
+def test_a_link_just_under_seven_days_old_still_confirms(client, home, run_queue, mail_server):
     client.post("/subscribe/", {"email": "late@example.net"})
-    send_pending()
+    run_queue()
     link = confirmation_link(mail_server.to("late@example.net")[0])
     ConfirmationToken.objects.update(created_at=timezone.now() - timedelta(days=6, hours=23))
 
@@ -116,13 +122,13 @@ def test_a_link_just_under_seven_days_old_still_confirms(client, home, database_
 
 @transactional
 def test_a_subscriber_asking_again_gets_a_note_and_leaving_gets_a_link(
-    client, home, subscriber, database_queue, mail_server
+    client, home, subscriber, run_queue, mail_server
 ):
     reader = subscriber("cam@example.net", cadence="weekly", paused=True)
 
     client.post("/subscribe/", {"email": "cam@example.net", "name": "Someone else"})
     client.post("/subscribe/leave/", {"email": "cam@example.net"})
-    assert send_pending() == {"sent": 2}
+    run_queue()
 
     note, link = mail_server.to("cam@example.net")
     assert note["Subject"] == "You are already subscribed to Watchdesk"
@@ -146,7 +152,7 @@ def test_a_subscriber_asking_again_gets_a_note_and_leaving_gets_a_link(
 
 
 @transactional
-def test_a_suppressed_address_is_never_written_to(client, home, subscriber, database_queue, mail_server):
+def test_a_suppressed_address_is_never_written_to(client, home, subscriber, run_queue, mail_server):
     subscriber("bounced@example.net")
     Suppression.add("bounced@example.net", Suppression.Reason.HARD_BOUNCE)
     Suppression.add("never@example.net", Suppression.Reason.COMPLAINT)
@@ -155,10 +161,32 @@ def test_a_suppressed_address_is_never_written_to(client, home, subscriber, data
         for email in ("bounced@example.net", "never@example.net"):
             assert client.post(url, {"email": email}).status_code == 303
 
-    send_pending()
+    run_queue()
     assert mail_server.messages == []
     assert not Delivery.objects.exists()
     assert not Subscriber.objects.filter(email="never@example.net").exists()
+
+
+@transactional
+@pytest.mark.parametrize("state", ["new", "pending", "confirmed"])
+def test_two_submissions_seconds_apart_send_one_email(
+    client, home, subscriber, run_queue, mail_server, state
+):
+    if state != "new":
+        subscriber("twice@example.net", status=state)
+
+    # Both queued before a worker runs, as when a reader presses the button twice.
+    client.post("/subscribe/", {"email": "twice@example.net"})
+    client.post("/subscribe/", {"email": "Twice@example.net "})
+    run_queue()
+    # And once more after the first was sent.
+    client.post("/subscribe/", {"email": "twice@example.net"})
+    run_queue()
+
+    [message] = mail_server.to("twice@example.net")
+    expected = "You are already subscribed" if state == "confirmed" else "Confirm your subscription"
+    assert message["Subject"].startswith(expected)
+    assert Delivery.objects.filter(subscriber__email="twice@example.net").count() == 1
 
 
 class SilentServer:
@@ -176,7 +204,7 @@ class SilentServer:
 
 @transactional
 @pytest.mark.parametrize("server", ["nothing listening", "a server that hangs"])
-def test_the_answer_never_waits_on_the_mail_server(client, home, database_queue, settings, server):
+def test_the_answer_never_waits_on_the_mail_server(client, home, run_queue, settings, server):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_TIMEOUT = 30
@@ -190,15 +218,13 @@ def test_the_answer_never_waits_on_the_mail_server(client, home, database_queue,
     assert response.status_code == 303
     assert response["Location"] == "/subscribe/sent/"
     assert elapsed < 5
-    delivery = Delivery.objects.get(subscriber__email="patient@example.net")
-    assert (delivery.kind, delivery.status) == ("confirm", "pending")
-    assert queued_sends() == 1
+    assert queued(ANSWER) == 1
     if server == "nothing listening":
         # When the worker gets to it, a refused connection is retried later, not lost.
-        outcome = send_pending()
-        assert outcome["retry"] == 1 and "sent" not in outcome
-        delivery.refresh_from_db()
-        assert delivery.status == "pending" and "connect" in delivery.error.lower()
+        run_queue()
+        delivery = Delivery.objects.get(subscriber__email="patient@example.net")
+        assert (delivery.kind, delivery.status) == ("confirm", "pending")
+        assert delivery.attempts == 1 and "connect" in delivery.error.lower()
 
 
 # Two web processes ------------------------------------------------------------------------------------
@@ -333,6 +359,13 @@ def test_rate_limits_hold_across_two_web_processes(tmp_path):
     for answer in answers:
         assert answer == (posted, followed)
 
+    # Then a worker decides what each queued submission asks for.
+    subprocess.run(
+        [sys.executable, "-m", "watchdesk.cli", "db_worker", "--batch", "--no-reload", "--no-startup-delay"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     with sqlite3.connect(tmp_path / "watchdesk.sqlite3") as db:
         target = db.execute(
             "SELECT COUNT(*) FROM delivery_delivery d JOIN subscriptions_subscriber s"
@@ -341,5 +374,6 @@ def test_rate_limits_hold_across_two_web_processes(tmp_path):
         readers = db.execute(
             "SELECT email FROM subscriptions_subscriber WHERE email LIKE 'reader%'"
         ).fetchall()
-    assert target == 3
+    # Six requests within seconds for one address: one confirmation, not six (nor the daily three).
+    assert target == 1
     assert sorted(email for (email,) in readers) == [f"reader{n}@example.net" for n in range(4)]

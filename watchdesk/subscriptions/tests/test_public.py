@@ -301,8 +301,12 @@ def test_leave_queues_an_unsubscribe_link_for_confirmed_addresses_only(client, p
 # Rate limits -------------------------------------------------------------------------------------------
 
 
-def test_an_address_gets_at_most_three_confirmation_type_emails_a_day(client, people, settings):
+def test_an_address_gets_at_most_three_confirmation_type_emails_a_day(client, people, settings, monkeypatch):
     assert settings.SUBSCRIBE_EMAIL_LIMIT == 3
+    # A quarter of an hour between requests: the same reply twice within minutes is sent once anyway.
+    start = timezone.now()
+    clock = iter(start + timedelta(minutes=15 * n) for n in range(100))
+    monkeypatch.setattr(timezone, "now", lambda: next(clock))
     for url in ["/subscribe/", "/subscribe/resend/", "/subscribe/", "/subscribe/resend/"]:
         # From different networks: the per-address limit holds whoever asks.
         client.post(url, {"email": "pending@example.net"}, REMOTE_ADDR=f"198.51.100.{len(url)}")
@@ -314,10 +318,23 @@ def test_an_address_gets_at_most_three_confirmation_type_emails_a_day(client, pe
     assert len(kinds("confirmed@example.net")) == 3
 
     # A day later the address may ask again.
-    day_ago = timezone.now() - timedelta(hours=24, minutes=1)
+    day_ago = next(clock) - timedelta(hours=24, minutes=1)
     Subscriber.objects.update(recent_replies=[[day_ago.isoformat(), Reply.CONFIRM]] * 3)
     client.post("/subscribe/resend/", {"email": "pending@example.net"})
     assert kinds("pending@example.net") == ["confirm"] * 4
+
+
+def test_the_same_request_twice_within_minutes_is_answered_once(client, people):
+    for email in people.values():
+        for url in FORMS:
+            client.post(url, {"email": email})
+            client.post(url, {"email": email})
+
+    assert (
+        kinds("new@example.net") == kinds("pending@example.net") == kinds("gone@example.net") == ["confirm"]
+    )
+    assert kinds("confirmed@example.net") == ["already", "link"]
+    assert kinds("bounced@example.net") == []
 
 
 def test_one_network_gets_a_limited_number_of_requests_an_hour(client, home, settings):

@@ -1,15 +1,17 @@
-"""Unconfirmed addresses are forgotten after a token's lifetime; confirmed ones never are."""
+"""Unconfirmed addresses are forgotten after a token's lifetime, answered form submissions after a day;
+confirmed subscribers never are."""
 
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from watchdesk.core import ratelimit
 from watchdesk.core.models import RateCounter
 from watchdesk.core.scheduler import tick
 from watchdesk.subscriptions.models import ConfirmationToken, Subscriber
-from watchdesk.subscriptions.tasks import purge_unconfirmed
+from watchdesk.subscriptions.tasks import purge_answered, purge_unconfirmed
 
 
 @pytest.mark.django_db
@@ -46,3 +48,18 @@ def test_old_rate_limit_counters_are_forgotten():
 @pytest.mark.django_db
 def test_the_worker_schedules_purge_sweep_and_digests():
     assert {"purge_subscriptions", "send_mail", "digests"} <= set(tick())
+
+
+@pytest.mark.django_db
+def test_answered_submissions_are_forgotten_after_a_day(client, home, database_queue):
+    for email in ("old@example.net", "recent@example.net", "waiting@example.net"):
+        client.post("/subscribe/", {"email": email})
+    rows = {row.args_kwargs["args"][1]["email"][0]: row for row in DBTaskResult.objects.all()}
+    for email, age in (("old@example.net", 25), ("recent@example.net", 2)):
+        rows[email].status = "SUCCESSFUL"
+        rows[email].finished_at = timezone.now() - timedelta(hours=age)
+        rows[email].save()
+
+    assert purge_answered() == 1
+    left = {row.args_kwargs["args"][1]["email"][0] for row in DBTaskResult.objects.all()}
+    assert left == {"recent@example.net", "waiting@example.net"}  # an unanswered one is never dropped
