@@ -106,10 +106,11 @@ def fan_out_digest(digest):
 
 def digest_posts(subscriber, digest):
     """The live posts published since the subscriber's last digest, up to the end of this period, that
-    are inside their scope, newest first."""
+    are inside their scope and were published to be e-mailed, newest first."""
     since = subscriber.last_digest_at or subscriber.confirmed_at or (digest.period_end - timedelta(days=7))
+    # A post has a Broadcast if and only if it went live with "e-mail subscribers" ticked.
     posts = StoryPost.objects.live().filter(
-        first_published_at__gt=since, first_published_at__lte=digest.period_end
+        first_published_at__gt=since, first_published_at__lte=digest.period_end, broadcast__isnull=False
     )
     if not subscriber.everything:
         scope = Q(topics__in=subscriber.topics.all())
