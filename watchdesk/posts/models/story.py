@@ -23,6 +23,8 @@ from wagtail.search import index
 from watchdesk.core.models import SiteIdentity
 from watchdesk.posts.bylines import format_byline, split_byline
 from watchdesk.posts.feeds import absolute
+from watchdesk.posts.forms import StoryPostForm
+from watchdesk.posts.originality import publishing_problems
 from watchdesk.posts.signals import story_published
 from watchdesk.taxonomy.models import Region
 
@@ -153,6 +155,12 @@ class StoryPost(Page):
         default=True,
         help_text="Send this post to the subscribers whose topics or regions it matches.",
     )
+    outlet_text = models.TextField(
+        editable=False,
+        blank=True,
+        help_text="The outlet's own words, kept when the post is drafted from the wire: the post may not "
+        "be published while its summary or body repeats them.",
+    )
 
     objects = StoryPostManager()
 
@@ -201,6 +209,7 @@ class StoryPost(Page):
         ),
         FieldPanel("notify_subscribers"),
     ]
+    base_form_class = StoryPostForm
     edit_handler = TabbedInterface(
         [
             ObjectList(content_panels, heading="Content"),
@@ -230,6 +239,19 @@ class StoryPost(Page):
         super().clean()
         if self.via_url and not self.via_name:
             raise ValidationError({"via_name": "Name the site the story came through."})
+
+    def publishing_problems(self):
+        """``{field: message}``: what must change before this version may be published."""
+        return publishing_problems(
+            title=self.title, summary=self.summary, body=self.body, outlet_text=self.outlet_text
+        )
+
+    def publish(self, revision, *args, **kwargs):
+        # The editor's form says this on the field; this catches every other way in (bulk actions,
+        # scripts), including scheduling, which goes through here when the editor clicks Publish.
+        if problems := revision.as_object().publishing_problems():
+            raise ValidationError(problems)
+        return super().publish(revision, *args, **kwargs)
 
     def save(self, *args, **kwargs):
         update_fields = kwargs.get("update_fields")
