@@ -8,7 +8,7 @@ there are, and running it twice (a retried task, two workers, the sweep) adds no
 import logging
 from datetime import datetime, timedelta
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from watchdesk.delivery.models import Broadcast, Delivery, Digest
@@ -61,6 +61,23 @@ def fan_out_broadcast(broadcast):
     )
     logger.info("Broadcast %s of post %s: %s recipients", broadcast.pk, post.pk, recipients)
     return recipients
+
+
+def audience(post, topic_ids, region_ids):
+    """What publishing ``post`` with these topics and regions would e-mail: ``instant`` and ``digest``
+    subscriber counts (the fan-out's and the digests' own selection), or, when it was e-mailed already,
+    ``sent_at`` and ``sent_to``. The answer to the ``count_post_recipients`` hook of the post editor."""
+    broadcast = Broadcast.objects.filter(post=post).first() if post is not None and post.pk else None
+    if broadcast is not None:
+        return {"sent_at": broadcast.created_at, "sent_to": broadcast.recipients}
+    return (
+        Subscriber.objects.receiving()
+        .interested_in_terms(topic_ids, region_ids)
+        .aggregate(
+            instant=Count("pk", filter=Q(cadence=Cadence.INSTANT)),
+            digest=Count("pk", filter=~Q(cadence=Cadence.INSTANT)),
+        )
+    )
 
 
 # Digests ---------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from watchdesk.posts.bylines import format_byline, split_byline
 from watchdesk.posts.feeds import absolute
 from watchdesk.posts.forms import StoryPostForm
 from watchdesk.posts.originality import publishing_problems
+from watchdesk.posts.panels import EmailChoicePanel
 from watchdesk.posts.signals import story_published
 from watchdesk.taxonomy.models import Region
 
@@ -181,6 +182,8 @@ class StoryPost(Page):
         FieldPanel("title", classname="title"),
         FieldPanel("summary"),
         FieldPanel("body"),
+        # Beside the publishing buttons, with the number of people publishing will e-mail.
+        MultiFieldPanel([EmailChoicePanel("notify_subscribers")], heading="E-mail"),
     ]
     source_panels = [
         MultiFieldPanel(
@@ -207,7 +210,6 @@ class StoryPost(Page):
             ],
             heading="For search engines",
         ),
-        FieldPanel("notify_subscribers"),
     ]
     base_form_class = StoryPostForm
     edit_handler = TabbedInterface(
