@@ -47,18 +47,27 @@
     }
     form.addEventListener("change", refresh);
     // Choosing or removing a region adds, hides or fills inputs without always firing "change".
-    new MutationObserver(refresh).observe(form, { childList: true, subtree: true, attributes: true,
-                                                  attributeFilter: ["value"] });
+    const regions = document.getElementById("id_region_links-FORMS");
+    if (regions) {
+      new MutationObserver(refresh).observe(regions, { childList: true, subtree: true, attributes: true,
+                                                       attributeFilter: ["value"] });
+    }
 
+    // "Publish" and a moderator's "Approve and publish" send the post out.
+    const SENDS = 'button[name="action-publish"], button[data-workflow-action-name="approve"]';
     let confirmed = false;
     document.addEventListener("click", function (event) {
-      const button = event.target.closest && event.target.closest('button[name="action-publish"]');
-      if (!button || button.form !== form || confirmed || !box.checked) return;
+      const button = event.target.closest && event.target.closest(SENDS);
+      if (!button || (button.form !== form && !form.contains(button)) || confirmed || !box.checked) return;
       event.preventDefault();
       event.stopImmediatePropagation();
       function publish() {
-        confirmed = true;
-        form.requestSubmit(button);
+        confirmed = true; // the click below is dispatched at once, and passes through to Wagtail
+        try {
+          button.click();
+        } finally {
+          confirmed = false;
+        }
       }
       count(true).then(function (answer) {
         if (!answer.available || answer.sent) return publish();
