@@ -19,6 +19,8 @@ def recipient_count(request):
     """``?post=<id>&topic=<id>...&region=<id>...&ticked=1`` -> the counts and the sentence to show."""
     post_id = request.GET.get("post", "")
     post = StoryPost.objects.filter(pk=post_id).first() if post_id.isdigit() else None
+    if post is not None and not post.permissions_for_user(request.user).can_edit():
+        post = None  # whether a post was e-mailed is for the people who may edit it
     audience = count_recipients(post, ids(request, "topic"), ids(request, "region"))
     if audience is None:
         return JsonResponse({"available": False})

@@ -6,6 +6,7 @@ import re
 from html import unescape
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from watchdesk.delivery import broadcasts
@@ -101,3 +102,17 @@ def test_the_count_takes_a_fixed_number_of_queries(
 def test_describe_without_a_counting_app_says_nothing():
     assert describe(None) == ""
     assert broadcasts.audience(None, [], []) == {"instant": 0, "digest": 0}
+
+
+def test_only_people_who_may_edit_a_post_learn_whether_it_was_e_mailed(
+    client, django_user_model, readers, make_post, topics
+):
+    post = make_post("Sent fire", topics=[topics["wildfire"]])
+    # Admin access, but no page permissions at all.
+    outsider = django_user_model.objects.create_user("olga", "olga@example.org", "correct horse 9")
+    outsider.user_permissions.add(Permission.objects.get(codename="access_admin"))
+    client.force_login(outsider)
+
+    answer = client.get(COUNT_URL, {"post": post.pk, "topic": [topics["wildfire"].pk]}).json()
+
+    assert answer["sent"] is False and answer["instant"] == 2
