@@ -1,3 +1,5 @@
+import logging
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -16,7 +18,7 @@ from wagtail.admin.panels import (
 )
 from wagtail.admin.widgets.slug import SlugInput
 from wagtail.fields import RichTextField
-from wagtail.models import Orderable, Page, PageManager
+from wagtail.models import Orderable, Page, PageManager, Revision
 from wagtail.query import PageQuerySet
 from wagtail.search import index
 
@@ -28,6 +30,9 @@ from watchdesk.posts.originality import publishing_problems
 from watchdesk.posts.panels import EmailChoicePanel
 from watchdesk.posts.signals import story_published
 from watchdesk.taxonomy.models import Region
+
+logger = logging.getLogger(__name__)
+SCHEDULED = "wagtail.publish.scheduled"  # the log action of Wagtail's scheduled publishing
 
 
 class Author(models.Model):
@@ -252,6 +257,11 @@ class StoryPost(Page):
         # The editor's form says this on the field; this catches every other way in (bulk actions,
         # scripts), including scheduling, which goes through here when the editor clicks Publish.
         if problems := revision.as_object().publishing_problems():
+            if kwargs.get("log_action") == SCHEDULED:
+                # Scheduled before this check existed: unschedule it and let the other posts go live.
+                Revision.objects.filter(pk=revision.pk).update(approved_go_live_at=None)
+                logger.warning("Not publishing post %s: %s", self.pk, "; ".join(problems.values()))
+                return None
             raise ValidationError(problems)
         return super().publish(revision, *args, **kwargs)
 

@@ -182,3 +182,25 @@ def test_the_instruction_pasted_anywhere_is_refused(client, moderator, make_post
     response = edit(client, post, action="action-publish", body=body)
 
     assert errors(response) == {"body": [MARKER_MESSAGE]}
+
+
+def test_a_draft_scheduled_before_the_check_is_unscheduled_and_others_still_go_live(
+    draft, make_post, monkeypatch
+):
+    other = make_post("Scheduled and rewritten", live=False)
+    soon = timezone.now() + timedelta(minutes=5)
+    other.go_live_at = soon
+    other.save_revision().publish()  # scheduled the ordinary way
+    # The wire draft's version carries a go-live approval made without the check (an older release).
+    draft.go_live_at = soon
+    revision = draft.save_revision()
+    type(revision).objects.filter(pk=revision.pk).update(approved_go_live_at=soon)
+
+    real_now = timezone.now
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + timedelta(hours=1))
+    tick()
+
+    draft.refresh_from_db()
+    other.refresh_from_db()
+    assert not draft.live and other.live
+    assert not draft.revisions.filter(approved_go_live_at__isnull=False).exists()
