@@ -36,13 +36,17 @@
       });
     }
 
+    // One request at a time: a count still on its way finishes before the next one (or a publish) starts.
     let timer = null;
+    let pending = Promise.resolve();
     function refresh() {
       clearTimeout(timer);
       timer = setTimeout(function () {
-        count(box.checked).then(function (answer) {
-          if (answer.available) status.textContent = answer.text;
-        }, function () {});
+        pending = pending.then(function () {
+          return count(box.checked).then(function (answer) {
+            if (answer.available) status.textContent = answer.text;
+          }, function () {});
+        });
       }, 250);
     }
     form.addEventListener("change", refresh);
@@ -69,9 +73,13 @@
           confirmed = false;
         }
       }
-      count(true).then(function (answer) {
+      clearTimeout(timer);
+      pending.then(function () {
+        return count(true);
+      }).then(function (answer) {
         if (!answer.available || answer.sent) return publish();
         if (window.confirm(answer.confirm + "\n\nPublish and e-mail now?")) publish();
+        else refresh();
       }, function () {
         if (window.confirm("The recipients could not be counted. Publish and e-mail anyway?")) publish();
       });
