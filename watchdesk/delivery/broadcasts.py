@@ -8,7 +8,7 @@ there are, and running it twice (a retried task, two workers, the sweep) adds no
 import logging
 from datetime import datetime, timedelta
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from watchdesk.delivery.models import Broadcast, Delivery, Digest
@@ -63,6 +63,23 @@ def fan_out_broadcast(broadcast):
     return recipients
 
 
+def audience(post, topic_ids, region_ids):
+    """What publishing ``post`` with these topics and regions would e-mail: ``instant`` and ``digest``
+    subscriber counts (the fan-out's and the digests' own selection), or, when it was e-mailed already,
+    ``sent_at`` and ``sent_to``. The answer to the ``count_post_recipients`` hook of the post editor."""
+    broadcast = Broadcast.objects.filter(post=post).first() if post is not None and post.pk else None
+    if broadcast is not None:
+        return {"sent_at": broadcast.created_at, "sent_to": broadcast.recipients}
+    return (
+        Subscriber.objects.receiving()
+        .interested_in_terms(topic_ids, region_ids)
+        .aggregate(
+            instant=Count("pk", filter=Q(cadence=Cadence.INSTANT)),
+            digest=Count("pk", filter=~Q(cadence=Cadence.INSTANT)),
+        )
+    )
+
+
 # Digests ---------------------------------------------------------------------------------------------
 def due_periods(now=None):
     """The digest periods whose sending time has come today: ``[(cadence, key, period_end)]``."""
@@ -106,10 +123,11 @@ def fan_out_digest(digest):
 
 def digest_posts(subscriber, digest):
     """The live posts published since the subscriber's last digest, up to the end of this period, that
-    are inside their scope, newest first."""
+    are inside their scope and were published to be e-mailed, newest first."""
     since = subscriber.last_digest_at or subscriber.confirmed_at or (digest.period_end - timedelta(days=7))
+    # A post has a Broadcast if and only if it went live with "e-mail subscribers" ticked.
     posts = StoryPost.objects.live().filter(
-        first_published_at__gt=since, first_published_at__lte=digest.period_end
+        first_published_at__gt=since, first_published_at__lte=digest.period_end, broadcast__isnull=False
     )
     if not subscriber.everything:
         scope = Q(topics__in=subscriber.topics.all())

@@ -6,6 +6,7 @@
 - /admin/email/events/           bounces and complaints reported by the e-mail provider
 - the post editor's action menu: "Save draft and e-mail me a test"
 - a post's "more" menus (page listing and editor header): "E-mail report"
+- the post editor's count of who publishing will e-mail (``count_post_recipients``)
 """
 
 from django.contrib.auth import get_permission_codename
@@ -15,7 +16,7 @@ from wagtail.admin.ui.tables import DateColumn, NumberColumn
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 from wagtail.admin.widgets.button import Button
 
-from watchdesk.delivery import admin_views
+from watchdesk.delivery import admin_views, broadcasts
 from watchdesk.delivery.models import Broadcast, Delivery, Digest, MailEvent
 from watchdesk.posts.models import StoryPost
 from watchdesk.subscriptions.models import Suppression
@@ -229,3 +230,6 @@ def latest_deliveries(subscriber):
     """The subscriber's inspect page lists their 25 latest messages."""
     deliveries = Delivery.objects.filter(subscriber=subscriber).select_related("broadcast__post", "digest")
     return {"deliveries": deliveries.order_by("-created_at")[:25]}
+
+
+hooks.register("count_post_recipients", broadcasts.audience)

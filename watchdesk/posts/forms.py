@@ -1,6 +1,35 @@
 from django import forms
+from wagtail.admin.forms import WagtailAdminPageForm
 
+from watchdesk.posts.originality import publishing_problems
 from watchdesk.taxonomy.models import Region, Topic
+
+# The editor's buttons that send a version towards the public (Wagtail names the pressed button).
+GOING_OUT = ("action-publish", "action-submit", "action-restart-workflow")
+
+
+class StoryPostForm(WagtailAdminPageForm):
+    """The post editor's form: a version about to go out (publish, schedule, submit for moderation,
+    approve) must be in our words; saving a draft is never refused for that."""
+
+    def going_out(self):
+        data = self.data
+        approving = data.get("action-workflow-action") and data.get("workflow-action-name") == "approve"
+        return any(data.get(action) for action in GOING_OUT) or bool(approving)
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.is_bound and self.going_out():
+            problems = publishing_problems(
+                title=cleaned_data.get("title", ""),
+                summary=cleaned_data.get("summary", ""),
+                body=cleaned_data.get("body", ""),
+                outlet_text=self.instance.outlet_text,
+            )
+            for field, message in problems.items():
+                if field in self.fields and field not in self.errors:
+                    self.add_error(field, message)
+        return cleaned_data
 
 
 class SearchForm(forms.Form):

@@ -108,13 +108,17 @@ class SubscriberQuerySet(models.QuerySet):
     def interested_in(self, post):
         """Subscribers whose scope covers ``post``: everything, one of its topics, or one of its regions
         or a region that contains one of them (a California subscriber hears about Los Angeles)."""
-        codes = set()
-        paths = Region.objects.filter(pk__in=post.region_links.values("region_id")).values_list(
-            "path", flat=True
+        return self.interested_in_terms(
+            post.topics.values_list("pk", flat=True), post.region_links.values("region_id")
         )
+
+    def interested_in_terms(self, topic_ids, region_ids):
+        """``interested_in`` for a post not saved yet: the ids of its topics and of its regions."""
+        codes = set()
+        paths = Region.objects.filter(pk__in=region_ids).values_list("path", flat=True)
         for path in paths:
             codes.update(Region.codes_in(path))
-        topic_ids = list(post.topics.values_list("pk", flat=True))
+        topic_ids = list(topic_ids)
         matched = Q(everything=True)
         if topic_ids:
             matched |= Q(

@@ -16,6 +16,7 @@ from django.utils.html import escape
 
 from watchdesk.core.sanitize import html_to_text
 from watchdesk.posts.models import HomePage, StoryPost, StoryPostRegion
+from watchdesk.posts.originality import WIRE_DRAFT_MARKER
 from watchdesk.taxonomy.models import Topic
 from watchdesk.wire.inbox import forget_new_count
 from watchdesk.wire.models import Cluster, Item, ItemPlace, ItemTopic, host_of
@@ -23,7 +24,7 @@ from watchdesk.wire.models import Cluster, Item, ItemPlace, ItemTopic, host_of
 SUMMARY_LIMIT = 400  # StoryPost.summary's max_length
 MAX_REGIONS = 5
 MAX_BODY_PARAGRAPHS = 6
-DRAFT_MARKER = "Draft from the wire: rewrite this in your own words before publishing."
+DRAFT_MARKER = WIRE_DRAFT_MARKER  # the post refuses to be published while it holds this
 
 # The end of a sentence: . ! ? or … (and any closing quote or bracket) before a space or the end, unless
 # the word before it is initials or a short title ("U.S. officials", "Dr. Ortiz").
@@ -175,6 +176,8 @@ def build_post(item, cluster, user):
         title=" ".join(item.title.split())[:255] or "Untitled story",
         summary=trim_to_sentences(" ".join(paragraphs)),
         body=draft_body(paragraphs),
+        # Kept so that publishing can refuse a summary or body still in the outlet's words.
+        outlet_text="\n\n".join(paragraphs),
         source_name=outlet[:120],
         source_url=item.url,
         byline=item.author[:255],

@@ -1,3 +1,6 @@
+import re
+from urllib.parse import urlsplit
+
 import pytest
 from django.urls import reverse
 
@@ -68,3 +71,16 @@ def test_client_address_ignores_forwarded_headers_unless_behind_proxies(rf, sett
     assert get_client_ip_address(request) == "203.0.113.7"
     settings.AXES_IPWARE_PROXY_COUNT = 3  # fewer hops than proxies: the header is not trusted
     assert get_client_ip_address(request) == "10.0.0.2"
+
+
+@pytest.mark.django_db
+def test_admin_avatars_come_from_the_site_itself(client, editor):
+    client.force_login(editor)
+    html = client.get(reverse("wagtailadmin_home")).content.decode()
+
+    # The account menu (sidebar props, as JSON) and the dashboard's greeting both show the avatar.
+    avatars = re.findall(r'"avatarUrl": "([^"]+)"', html)
+    avatars += re.findall(r'class="avatar[^"]*"[^>]*>\s*<img src="([^"]+)"', html)
+    assert len(avatars) >= 2, avatars
+    assert all(urlsplit(url).netloc == "" and url.startswith("/static/") for url in avatars), avatars
+    assert "gravatar" not in html

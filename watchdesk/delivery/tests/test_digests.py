@@ -107,3 +107,19 @@ def test_a_crash_mid_digest_never_sends_a_period_twice(
     sender.sweep(now=timezone.now() + timedelta(seconds=settings.EMAIL_LEASE_SECONDS + 1))
     sender.send_pending()
     assert sorted(mail_server.recipients()) == [f"d{n}@example.net" for n in range(5)]
+
+
+def test_a_digest_leaves_out_posts_published_without_e_mail(
+    digest_time, make_post, topics, subscriber, mail_server
+):
+    reader = subscriber("daily@example.net", cadence="daily", last_digest_at=at(23, 7))
+    make_post("Mailed story", published=at(23, 15))
+    make_post("Site-only correction", published=at(23, 16), notify_subscribers=False)
+
+    digest, *_ = broadcasts.plan_digests(at(24, 7, 1))
+    assert [post.title for post in broadcasts.digest_posts(reader, digest)] == ["Mailed story"]
+    assert sender.send_pending() == {"sent": 1}
+    [message] = mail_server.to("daily@example.net")
+    text = message.get_body(("plain",)).get_content()
+    assert "daily digest, 1 new post" in message["Subject"]
+    assert "Mailed story" in text and "Site-only correction" not in text

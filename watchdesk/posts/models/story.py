@@ -1,3 +1,5 @@
+import logging
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -16,7 +18,7 @@ from wagtail.admin.panels import (
 )
 from wagtail.admin.widgets.slug import SlugInput
 from wagtail.fields import RichTextField
-from wagtail.models import Orderable, Page, PageManager
+from wagtail.models import Orderable, Page, PageManager, Revision
 from wagtail.query import PageQuerySet
 from wagtail.search import index
 from wagtail.search.tasks import insert_or_update_object_task
@@ -24,8 +26,14 @@ from wagtail.search.tasks import insert_or_update_object_task
 from watchdesk.core.models import SiteIdentity
 from watchdesk.posts.bylines import format_byline, split_byline
 from watchdesk.posts.feeds import absolute
+from watchdesk.posts.forms import StoryPostForm
+from watchdesk.posts.originality import publishing_problems
+from watchdesk.posts.panels import EmailChoicePanel
 from watchdesk.posts.signals import story_published
 from watchdesk.taxonomy.models import Region
+
+logger = logging.getLogger(__name__)
+SCHEDULED = "wagtail.publish.scheduled"  # the log action of Wagtail's scheduled publishing
 
 
 class Author(models.Model):
@@ -157,6 +165,12 @@ class StoryPost(Page):
         default=True,
         help_text="Send this post to the subscribers whose topics or regions it matches.",
     )
+    outlet_text = models.TextField(
+        editable=False,
+        blank=True,
+        help_text="The outlet's own words, kept when the post is drafted from the wire: the post may not "
+        "be published while its summary or body repeats them.",
+    )
 
     objects = StoryPostManager()
 
@@ -185,6 +199,8 @@ class StoryPost(Page):
         FieldPanel("title", classname="title"),
         FieldPanel("summary"),
         FieldPanel("body"),
+        # Beside the publishing buttons, with the number of people publishing will e-mail.
+        MultiFieldPanel([EmailChoicePanel("notify_subscribers")], heading="E-mail"),
     ]
     source_panels = [
         MultiFieldPanel(
@@ -211,8 +227,8 @@ class StoryPost(Page):
             ],
             heading="For search engines",
         ),
-        FieldPanel("notify_subscribers"),
     ]
+    base_form_class = StoryPostForm
     edit_handler = TabbedInterface(
         [
             ObjectList(content_panels, heading="Content"),
@@ -249,6 +265,24 @@ class StoryPost(Page):
         super().clean()
         if self.via_url and not self.via_name:
             raise ValidationError({"via_name": "Name the site the story came through."})
+
+    def publishing_problems(self):
+        """``{field: message}``: what must change before this version may be published."""
+        return publishing_problems(
+            title=self.title, summary=self.summary, body=self.body, outlet_text=self.outlet_text
+        )
+
+    def publish(self, revision, *args, **kwargs):
+        # The editor's form says this on the field; this catches every other way in (bulk actions,
+        # scripts), including scheduling, which goes through here when the editor clicks Publish.
+        if problems := revision.as_object().publishing_problems():
+            if kwargs.get("log_action") == SCHEDULED:
+                # Scheduled before this check existed: unschedule it and let the other posts go live.
+                Revision.objects.filter(pk=revision.pk).update(approved_go_live_at=None)
+                logger.warning("Not publishing post %s: %s", self.pk, "; ".join(problems.values()))
+                return None
+            raise ValidationError(problems)
+        return super().publish(revision, *args, **kwargs)
 
     def save(self, *args, **kwargs):
         update_fields = kwargs.get("update_fields")
