@@ -138,10 +138,22 @@ class ClusterAction(InboxPermission, View):
 
 
 class DraftView(ClusterAction):
+    """Draft a post from the story: from the version chosen (``item``, one of its items) or else the
+    default (``inbox.default_version``)."""
+
     def act(self, request, cluster):
         already = cluster.post_id
+        chosen = request.POST.get("item", "")
+        version = None
+        if chosen:
+            version = Item.objects.filter(pk=chosen, cluster=cluster).first() if chosen.isdigit() else None
+            if version is None:
+                messages.error(
+                    request, f"That version is not one of the story “{cluster.title}”: nothing drafted."
+                )
+                return None
         try:
-            post = draft_post(cluster, user=request.user)
+            post = draft_post(cluster, user=request.user, version=version)
         except DraftError as error:
             messages.error(request, str(error))
             return None

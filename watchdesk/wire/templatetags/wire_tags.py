@@ -4,6 +4,8 @@ from numbers import Number
 
 from django import template
 
+from watchdesk.posts.bylines import clean_byline
+
 register = template.Library()
 
 
@@ -26,3 +28,9 @@ def number(value):
 @register.filter
 def percent(value):
     return f"{round(value * 100)}%"
+
+
+@register.filter
+def byline(author):
+    """An item's author as a draft would credit it (items stored before bylines were cleaned)."""
+    return clean_byline(author or "")
