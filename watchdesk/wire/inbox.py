@@ -17,6 +17,7 @@ from django.utils import timezone
 from watchdesk.posts.bylines import clean_byline
 from watchdesk.posts.models import StoryPost
 from watchdesk.taxonomy.models import Region, Topic
+from watchdesk.wire import place_lookup
 from watchdesk.wire.models import Cluster, Item, ItemPlace, ItemTopic, Source
 
 OPEN = "open"
@@ -121,21 +122,16 @@ def find_topic(text):
 
 
 def find_region(text):
-    """A region by code ("US-CA"), slug ("california") or exact name; an ambiguous name is an error
-    that lists the slugs to choose from."""
-    text = text.strip()
-    if not text:
-        raise InboxError("Name a region.")
-    found = Region.objects.filter(Q(code__iexact=text) | Q(slug=text.lower())).first()
-    if found:
-        return found
-    named = list(Region.objects.filter(name__iexact=text).order_by("-population", "pk")[:6])
-    if len(named) == 1:
-        return named[0]
-    if named:
-        choices = ", ".join(region.slug for region in named)
-        raise InboxError(f"“{text}” names several places; use one of: {choices}.")
-    raise InboxError(f"No region “{text}”: give its code (US-CA), slug (california) or name.")
+    """A region by code ("US-CA"), state code ("CA"), slug ("california") or name (``place_lookup``);
+    a name that could mean several places is an error that lists the slugs to choose from."""
+    try:
+        found = place_lookup.lookup(text)
+    except place_lookup.PlaceNotFound as error:
+        raise InboxError(str(error)) from error
+    if found.ambiguous:
+        choices = ", ".join(f"{region.slug} ({place_lookup.full_name(region)})" for region in found.choices)
+        raise InboxError(f"“{found.text}” names several places; use one of: {choices}.")
+    return found.region
 
 
 def find_source(text):
