@@ -37,7 +37,7 @@ class RegionListField(forms.CharField):
     def prepare_value(self, value):
         if isinstance(value, str) or value is None:
             return value or ""
-        return ", ".join(region.slug for region in value)
+        return ", ".join(place_lookup.token(region) for region in value)
 
     def clean(self, value):
         text = super().clean(value) or ""

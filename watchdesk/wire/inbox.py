@@ -122,14 +122,16 @@ def find_topic(text):
 
 
 def find_region(text):
-    """A region by code ("US-CA"), state code ("CA"), slug ("california") or name (``place_lookup``);
-    a name that could mean several places is an error that lists the slugs to choose from."""
+    """A region by code ("US-CA"), state code ("CA"), slug ("los-angeles-ca") or name
+    (``place_lookup``); a name that could mean several places is an error that lists the choices."""
     try:
         found = place_lookup.lookup(text)
     except place_lookup.PlaceNotFound as error:
         raise InboxError(str(error)) from error
     if found.ambiguous:
-        choices = ", ".join(f"{region.slug} ({place_lookup.full_name(region)})" for region in found.choices)
+        choices = ", ".join(
+            f"{place_lookup.token(region)} ({place_lookup.full_name(region)})" for region in found.choices
+        )
         raise InboxError(f"“{found.text}” names several places; use one of: {choices}.")
     return found.region
 

@@ -89,7 +89,7 @@ class InboxView(InboxPermission, InboxBreadcrumbs, TemplateView):
         links = []
         for region in found.choices or found.also:
             query = self.request.GET.copy()
-            query["region"] = region.slug
+            query["region"] = place_lookup.token(region)
             query.pop("p", None)
             links.append((place_lookup.full_name(region), f"?{query.urlencode()}"))
         return links

