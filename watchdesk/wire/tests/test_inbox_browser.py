@@ -99,6 +99,13 @@ def test_on_a_phone_the_inbox_fits_and_an_editor_drafts_from_another_version(bro
             page.screenshot(path=str(shots / "inbox-phone.png"), full_page=True)
             page.locator(f'tr[data-cluster="{chosen_pk}"]').screenshot(path=str(shots / "inbox-phone-row.png"))
 
+            # A story's own page fits too, with a "Draft from this version" per outlet.
+            page.goto(f"{url}/admin/inbox/{chosen_pk}/")
+            expect(page.get_by_role("button", name="Draft from this version")).to_have_count(4)
+            assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+            page.screenshot(path=str(shots / "inbox-phone-story.png"), full_page=True)
+            page.go_back()
+
             row = page.locator(f'tr[data-cluster="{chosen_pk}"]')
             version = row.locator("select[name=item]")
             # The default is the best-scored version with a byline: the lead, "Dana Ortiz".
