@@ -97,7 +97,8 @@ def test_on_a_phone_the_inbox_fits_and_an_editor_drafts_from_another_version(bro
             expect(page.locator("tr[data-cluster]")).to_have_count(3)
             assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
             page.screenshot(path=str(shots / "inbox-phone.png"), full_page=True)
-            page.locator(f'tr[data-cluster="{chosen_pk}"]').screenshot(path=str(shots / "inbox-phone-row.png"))
+            row = page.locator(f'tr[data-cluster="{chosen_pk}"]')
+            row.screenshot(path=str(shots / "inbox-phone-row.png"))
 
             # A story's own page fits too, with a "Draft from this version" per outlet.
             page.goto(f"{url}/admin/inbox/{chosen_pk}/")
