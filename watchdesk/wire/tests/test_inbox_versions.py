@@ -99,7 +99,8 @@ def test_the_story_page_has_draft_from_this_version_on_every_item(editor_client,
 
 def publish(post, editor):
     # Rewritten first: a draft still holding the wire's placeholder is not meant to be published.
-    post.body = "<p>Fire crews stopped a warehouse fire in Lafayette.</p>"
+    post.summary = "Crews stopped the fire before it reached the homes nearby."
+    post.body = "<p>Fire crews stopped the fire overnight, the county said.</p>"
     post.save_revision(user=editor).publish()  # as a moderator would: editors submit for moderation
     return StoryPost.objects.get(pk=post.pk)
 
