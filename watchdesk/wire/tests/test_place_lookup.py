@@ -173,9 +173,6 @@ def test_type_ahead_suggests_from_the_whole_gazetteer(editor_client, places):
         place["value"]
         for place in editor_client.get(reverse("inbox:places_json"), {"q": "ca"}).json()["places"]
     ]
-    assert (
-        values[:3] == ["California, United States", "Canada", "California, United States"][:1] + values[1:3]
-    )
     assert values[0] == "California, United States" and "Canada" in values
     assert editor_client.get(reverse("inbox:places_json"), {"q": "b"}).json() == {"places": []}
 
