@@ -15,6 +15,7 @@ from trafilatura.settings import set_date_params
 
 from watchdesk.core.fetcher import fetch
 from watchdesk.core.sanitize import clean_html
+from watchdesk.posts.bylines import clean_byline
 from watchdesk.wire.canonical import canonical_url
 from watchdesk.wire.entries import Entry
 from watchdesk.wire.ingest import store_entries
@@ -97,7 +98,7 @@ def extract_article(html, *, url):
         guid=link,
         url=link,
         title=title[:500],
-        author=" ".join((document.author or "").split())[:255],
+        author=clean_byline(document.author or ""),
         summary=clean_html(f"<p>{escape(_lead(text))}</p>"),
         content=clean_html("".join(f"<p>{escape(paragraph)}</p>" for paragraph in paragraphs)),
         text=text,

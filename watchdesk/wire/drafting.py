@@ -2,7 +2,8 @@
 
 The draft is a ``StoryPost`` under the home page, saved as a revision and never published: title,
 summary, source block (outlet, original URL, byline, original date), topics and places come from the
-item; the body quotes the outlet's summary under a line asking the editor to rewrite it, because a
+item (the version the editor picked, by default the best-scored one with a byline); the body
+quotes the outlet's summary under a line asking the editor to rewrite it, because a
 post must say the story in our words. The cluster keeps a link to the post (``Cluster.post``) and is
 marked drafted, so drafting it again opens the same post instead of making a second.
 """
@@ -15,10 +16,11 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from watchdesk.core.sanitize import html_to_text
+from watchdesk.posts.bylines import clean_byline
 from watchdesk.posts.models import HomePage, StoryPost, StoryPostRegion
 from watchdesk.posts.originality import WIRE_DRAFT_MARKER
 from watchdesk.taxonomy.models import Topic
-from watchdesk.wire.inbox import forget_new_count
+from watchdesk.wire.inbox import default_version, forget_new_count
 from watchdesk.wire.models import Cluster, Item, ItemPlace, ItemTopic, host_of
 
 SUMMARY_LIMIT = 400  # StoryPost.summary's max_length
@@ -77,13 +79,10 @@ def draft_body(paragraphs):
 
 
 def pick_item(cluster):
-    """The item a cluster's draft is made from: its lead, else its best-scoring original."""
-    if cluster.lead_id:
-        lead = Item.objects.filter(pk=cluster.lead_id).select_related("source").first()
-        if lead is not None:
-            return lead
-    items = cluster.items.originals().select_related("source").order_by("-score", "published_at", "pk")
-    return items.first() or cluster.items.select_related("source").first()
+    """The item a cluster's draft is made from when the editor chose none: ``inbox.default_version``
+    (the best-scored version with a byline)."""
+    items = cluster.items.select_related("source").defer("minhash").order_by("pk")
+    return default_version(items, cluster.lead_id)
 
 
 def cluster_for(item):
@@ -128,14 +127,17 @@ def existing_post(cluster):
     return None
 
 
-def draft_post(cluster_or_item, *, user):
-    """A draft ``StoryPost`` for a cluster (from its lead item) or for one item, linked back to the
-    cluster; the post already drafted from it when there is one. ``user`` (None from scripts) becomes
-    the page's owner and must be allowed to add pages under the home page."""
+def draft_post(cluster_or_item, *, user, version=None):
+    """A draft ``StoryPost`` for a cluster or for one item, linked back to the cluster; the post already
+    drafted from it when there is one. A cluster's draft is made from ``version`` (one of its items,
+    the editor's choice) or else from ``pick_item``. ``user`` (None from scripts) becomes the page's
+    owner and must be allowed to add pages under the home page."""
     if isinstance(cluster_or_item, Item):
         item, cluster = cluster_or_item, None
     else:
-        item, cluster = None, cluster_or_item
+        item, cluster = version, cluster_or_item
+        if item is not None and item.cluster_id != cluster.pk:
+            raise DraftError(f"That version is not one of the story “{cluster.title}”.")
 
     home = HomePage.objects.first()
     if home is None:
@@ -180,7 +182,7 @@ def build_post(item, cluster, user):
         outlet_text="\n\n".join(paragraphs),
         source_name=outlet[:120],
         source_url=item.url,
-        byline=item.author[:255],
+        byline=clean_byline(item.author),  # again: items stored before bylines were cleaned
         source_published_at=None if item.date_guessed else item.published_at,
         owner=user,
         live=False,

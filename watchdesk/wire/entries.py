@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from watchdesk.core.sanitize import clean_html, html_to_text, storable
+from watchdesk.posts.bylines import byline_from
 from watchdesk.wire.canonical import canonical_url
 
 MAX_TITLE = 500
@@ -63,7 +64,7 @@ def make_entry(
     entry_id,
     link,
     title,
-    author="",
+    author="",  # one author field or a list of them, as the feed wrote them; cleaned here
     summary_html="",
     content_html="",
     published_at=None,
@@ -104,7 +105,7 @@ def make_entry(
         guid=guid,
         url=url,
         title=title,
-        author=plain_text(author if isinstance(author, str) else "", MAX_AUTHOR),
+        author=byline_from([author] if isinstance(author, str) else author or [], MAX_AUTHOR),
         summary=summary,
         content=content,
         text=text,

@@ -3,11 +3,12 @@ an article by URL, and a source's form (its feed URL checked against the fetcher
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.urls import reverse_lazy
 from wagtail.admin.forms.models import WagtailAdminModelForm
 
 from watchdesk.core.fetcher import FetchRefused, check_url
 from watchdesk.taxonomy.models import Region, Topic
-from watchdesk.wire import inbox
+from watchdesk.wire import inbox, place_lookup
 from watchdesk.wire.models import Source
 
 
@@ -36,7 +37,7 @@ class RegionListField(forms.CharField):
     def prepare_value(self, value):
         if isinstance(value, str) or value is None:
             return value or ""
-        return ", ".join(region.slug for region in value)
+        return ", ".join(place_lookup.token(region) for region in value)
 
     def clean(self, value):
         text = super().clean(value) or ""
@@ -64,9 +65,17 @@ class InboxFilterForm(forms.Form):
         Topic.objects.all(), to_field_name="slug", required=False, empty_label="Any topic"
     )
     region = forms.CharField(
+        label="Place",
         required=False,
-        help_text="Code, slug or name; includes every place inside it.",
-        widget=forms.TextInput(attrs={"list": "inbox-regions", "placeholder": "e.g. California"}),
+        help_text="A name, a state code (CA) or a code (US-CA); includes every place inside it.",
+        widget=forms.TextInput(
+            attrs={
+                "list": "inbox-regions",
+                "placeholder": "e.g. California",
+                "autocomplete": "off",
+                "data-place-suggest": reverse_lazy("inbox:places_json"),
+            }
+        ),
     )
     source = forms.ModelChoiceField(Source.objects.all(), required=False, empty_label="Any source")
     time = forms.ChoiceField(
@@ -75,14 +84,19 @@ class InboxFilterForm(forms.Form):
         required=False,
     )
 
+    place_lookup = None  # what the place typed was read as, with the choices or alternatives
+
     def clean_region(self):
         text = self.cleaned_data["region"].strip()
         if not text:
             return None
         try:
-            return inbox.find_region(text)
-        except inbox.InboxError as error:
+            self.place_lookup = place_lookup.lookup(text)
+        except place_lookup.PlaceNotFound as error:
             raise ValidationError(str(error)) from error
+        if self.place_lookup.ambiguous:
+            raise ValidationError(f"“{text}” names several places: choose one below.")
+        return self.place_lookup.region
 
     def filters(self, now):
         """Keyword arguments for ``inbox.inbox_clusters`` from the fields that are valid."""
@@ -98,9 +112,11 @@ class InboxFilterForm(forms.Form):
         }
 
     def region_suggestions(self):
-        """Countries and US states for the region box's autocomplete (a few hundred, not thousands)."""
+        """Countries and US states for the place box's list without JavaScript (a few hundred, not
+        thousands); inbox-places.js fills it from the whole gazetteer as the editor types."""
         kinds = [Region.Kind.COUNTRY, Region.Kind.STATE]
-        return Region.objects.filter(kind__in=kinds).only("name", "slug").order_by("name")
+        regions = Region.objects.filter(kind__in=kinds).select_related("parent").order_by("name")
+        return [(place_lookup.full_name(region), region) for region in regions]
 
 
 class SnoozeForm(forms.Form):

@@ -14,7 +14,10 @@ from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from watchdesk.posts.bylines import clean_byline
+from watchdesk.posts.models import StoryPost
 from watchdesk.taxonomy.models import Region, Topic
+from watchdesk.wire import place_lookup
 from watchdesk.wire.models import Cluster, Item, ItemPlace, ItemTopic, Source
 
 OPEN = "open"
@@ -119,21 +122,18 @@ def find_topic(text):
 
 
 def find_region(text):
-    """A region by code ("US-CA"), slug ("california") or exact name; an ambiguous name is an error
-    that lists the slugs to choose from."""
-    text = text.strip()
-    if not text:
-        raise InboxError("Name a region.")
-    found = Region.objects.filter(Q(code__iexact=text) | Q(slug=text.lower())).first()
-    if found:
-        return found
-    named = list(Region.objects.filter(name__iexact=text).order_by("-population", "pk")[:6])
-    if len(named) == 1:
-        return named[0]
-    if named:
-        choices = ", ".join(region.slug for region in named)
-        raise InboxError(f"“{text}” names several places; use one of: {choices}.")
-    raise InboxError(f"No region “{text}”: give its code (US-CA), slug (california) or name.")
+    """A region by code ("US-CA"), state code ("CA"), slug ("los-angeles-ca") or name
+    (``place_lookup``); a name that could mean several places is an error that lists the choices."""
+    try:
+        found = place_lookup.lookup(text)
+    except place_lookup.PlaceNotFound as error:
+        raise InboxError(str(error)) from error
+    if found.ambiguous:
+        choices = ", ".join(
+            f"{place_lookup.token(region)} ({place_lookup.full_name(region)})" for region in found.choices
+        )
+        raise InboxError(f"“{found.text}” names several places; use one of: {choices}.")
+    return found.region
 
 
 def find_source(text):
@@ -167,12 +167,26 @@ class PlaceScore:
         return ItemPlace.Origin(self.origin).label if self.origin in ItemPlace.Origin.values else self.origin
 
 
+def default_version(items, lead_id=None):
+    """The version of a story a draft starts from: the best-scored one with a byline (the lead, then
+    the earliest, on a tie), since a post credits the original author; without any byline, the lead
+    (the most trusted outlet's), else the best-scored."""
+    items = list(items)
+    bylined = [item for item in items if clean_byline(item.author)]
+    if bylined:
+        return max(bylined, key=lambda item: (item.score, item.pk == lead_id, -item.published_at.timestamp()))
+    lead = next((item for item in items if item.pk == lead_id), None)
+    return lead or max(items, key=lambda item: (item.score, -item.published_at.timestamp()), default=None)
+
+
 def load_details(clusters, *, with_text=False):
-    """Give each cluster (a list, already fetched) its items, topics and places, in three queries.
+    """Give each cluster (a list, already fetched) its items, topics and places, in three queries, and
+    a fourth when any of them has a post.
 
     Each cluster gets ``item_list`` (the lead first, then newest first), ``lead_item``,
-    ``newest_published``, ``topic_list`` and ``place_list`` (best first, the best score, phrases and
-    confidence over its items); each item gets ``topic_list`` and ``place_list`` of its own.
+    ``draft_item`` (the version "Draft post" offers first), ``newest_published``, ``topic_list`` and
+    ``place_list`` (best first, the best score, phrases and confidence over its items), and
+    ``post_page`` (its post, or None); each item gets ``topic_list`` and ``place_list`` of its own.
     ``with_text`` also loads the items' summaries.
     """
     clusters = list(clusters)
@@ -203,12 +217,28 @@ def load_details(clusters, *, with_text=False):
             members = [lead, *(item for item in members if item is not lead)]
         cluster.item_list = members
         cluster.lead_item = lead
+        cluster.draft_item = default_version(members, cluster.lead_id)
         # How old the story is: its newest report's publication date (a feed added today may bring
         # week-old stories, so "first seen" alone would mislead).
         cluster.newest_published = max((item.published_at for item in members), default=None)
         cluster.topic_list = merge_topics(members)
         cluster.place_list = merge_places(members)
+    attach_posts(clusters)
     return clusters
+
+
+def attach_posts(clusters):
+    """``cluster.post_page``: the post drafted from the story (live or not), or None; one query, and
+    none when no story has a post."""
+    post_ids = {cluster.post_id for cluster in clusters if cluster.post_id}
+    posts = (
+        StoryPost.objects.filter(pk__in=post_ids).only("title", "live", "url_path", "has_unpublished_changes")
+        if post_ids
+        else []
+    )
+    by_id = {post.pk: post for post in posts}
+    for cluster in clusters:
+        cluster.post_page = by_id.get(cluster.post_id)
 
 
 def merge_topics(items):

@@ -11,7 +11,7 @@ from datetime import timedelta
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -23,7 +23,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.widgets.button import HeaderButton
 
-from watchdesk.wire import inbox, relevance
+from watchdesk.wire import inbox, place_lookup, relevance
 from watchdesk.wire.drafting import DraftError, draft_post
 from watchdesk.wire.forms import AddFromURLForm, InboxFilterForm, PlaceCorrectionForm, SnoozeForm
 from watchdesk.wire.models import Cluster, FetchLog, Item, ItemPlace
@@ -69,6 +69,8 @@ class InboxView(InboxPermission, InboxBreadcrumbs, TemplateView):
         rows = inbox.load_details(page.object_list)
         context.update(
             form=form,
+            place=form.place_lookup,
+            place_links=self.place_links(form.place_lookup),
             clusters=rows,
             page_obj=page,
             items=page,  # for Wagtail's pagination_nav.html
@@ -79,6 +81,30 @@ class InboxView(InboxPermission, InboxBreadcrumbs, TemplateView):
             now=now,
         )
         return context
+
+    def place_links(self, found):
+        """(name, this page filtered by that place) for each place the typed one could mean."""
+        if found is None:
+            return []
+        links = []
+        for region in found.choices or found.also:
+            query = self.request.GET.copy()
+            query["region"] = place_lookup.token(region)
+            query.pop("p", None)
+            links.append((place_lookup.full_name(region), f"?{query.urlencode()}"))
+        return links
+
+
+class PlacesJSONView(InboxPermission, View):
+    """The place box's type-ahead: ``?q=But`` -> {"places": [{"value": "Butte, Montana", ...}]}; the
+    value is what the box then holds, a name ``place_lookup`` reads back as that one place."""
+
+    def get(self, request):
+        places = [
+            {"value": place_lookup.full_name(region), "slug": region.slug, "kind": region.get_kind_display()}
+            for region in place_lookup.suggestions(request.GET.get("q", ""))
+        ]
+        return JsonResponse({"places": places})
 
 
 class ClusterView(InboxPermission, InboxBreadcrumbs, TemplateView):
@@ -138,10 +164,22 @@ class ClusterAction(InboxPermission, View):
 
 
 class DraftView(ClusterAction):
+    """Draft a post from the story: from the version chosen (``item``, one of its items) or else the
+    default (``inbox.default_version``)."""
+
     def act(self, request, cluster):
         already = cluster.post_id
+        chosen = request.POST.get("item", "")
+        version = None
+        if chosen:
+            version = Item.objects.filter(pk=chosen, cluster=cluster).first() if chosen.isdigit() else None
+            if version is None:
+                messages.error(
+                    request, f"That version is not one of the story “{cluster.title}”: nothing drafted."
+                )
+                return None
         try:
-            post = draft_post(cluster, user=request.user)
+            post = draft_post(cluster, user=request.user, version=version)
         except DraftError as error:
             messages.error(request, str(error))
             return None

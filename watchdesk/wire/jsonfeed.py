@@ -83,13 +83,14 @@ def _entry(item, *, base, feed_language, feed_author):
 
 
 def _author(container):
-    """JSON Feed 1.1 ``authors`` (a list), else 1.0 ``author`` (an object); the first one with a name."""
+    """JSON Feed 1.1 ``authors`` (a list), else 1.0 ``author`` (an object): every name, in order."""
     authors = container.get("authors")
     candidates = authors if isinstance(authors, list) else [container.get("author")]
-    for author in candidates:
-        if isinstance(author, dict) and _string(author.get("name")).strip():
-            return storable(author["name"])
-    return ""
+    return [
+        storable(author["name"])
+        for author in candidates
+        if isinstance(author, dict) and _string(author.get("name")).strip()
+    ]
 
 
 def _date(value):

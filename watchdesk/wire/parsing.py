@@ -165,7 +165,7 @@ def _parse_xml_feed(content, *, url, content_type):
             # Cut off before its first entry: a broken feed, not an empty one.
             raise FeedError(f"not a feed: the document ends before the feed does ({problem})")
     for raw in entries:
-        entry_or_reason = _xml_entry(raw, base=base, feed_language=language)
+        entry_or_reason = _xml_entry(raw, base=base, feed_language=language, atom=version.startswith("atom"))
         if isinstance(entry_or_reason, Entry):
             parsed.entries.append(entry_or_reason)
         else:
@@ -275,7 +275,7 @@ def _raw_guid(raw):
     return storable(str(raw.get("id") or raw.get("link") or ""))[:MAX_GUID]
 
 
-def _xml_entry(raw, *, base, feed_language):
+def _xml_entry(raw, *, base, feed_language, atom=False):
     """An ``Entry``, or (guid, reason) when the entry cannot be stored."""
     link = raw.get("link") or ""
     if not link:
@@ -292,7 +292,7 @@ def _xml_entry(raw, *, base, feed_language):
             content_html = _as_html(value, part.get("type", ""))
             break
     summary_html = _as_html(raw.get("summary") or "", summary_detail.get("type", ""))
-    author = (raw.get("author_detail") or {}).get("name") or raw.get("author") or ""
+    author = _authors(raw, atom=atom)
     language = language_tag(title_detail.get("language") or summary_detail.get("language")) or feed_language
     return make_entry(
         entry_id=raw.get("id") or "",
@@ -309,6 +309,25 @@ def _xml_entry(raw, *, base, feed_language):
         base=base,
         html_base=summary_detail.get("base") or base,
     )
+
+
+def _authors(raw, *, atom):
+    """The entry's author fields as the feed wrote them, for ``make_entry`` to clean.
+
+    Atom's come from ``<name>`` elements, so feedparser's names are exact. RSS's ``author`` and
+    ``dc:creator`` are free text that feedparser splits with an address pattern that cuts long domains
+    ("news@x.example (Marie)" -> name "ple (Marie"), so the text as written is read instead; only
+    several of them (it keeps the last one's text) need the split names, taken from the bracket.
+    """
+    details = [detail for detail in raw.get("authors") or [] if detail]
+    if atom:
+        return [detail.get("name") or detail.get("email") or "" for detail in details]
+    if len(details) <= 1:
+        return [raw.get("author") or ""]
+    return [
+        detail.get("name", "").rsplit("(", 1)[-1] if detail.get("email") else detail.get("name", "")
+        for detail in details
+    ]
 
 
 def _as_html(value, content_type):

@@ -29,6 +29,7 @@ INBOX_PERMISSION = "wire.change_cluster"
 inbox_urls = [
     path("", inbox_views.InboxView.as_view(), name="index"),
     path("add-url/", inbox_views.AddFromURLView.as_view(), name="add_url"),
+    path("places.json", inbox_views.PlacesJSONView.as_view(), name="places_json"),
     path("<int:pk>/", inbox_views.ClusterView.as_view(), name="cluster"),
     path("<int:pk>/draft/", inbox_views.DraftView.as_view(), name="draft"),
     path("<int:pk>/dismiss/", inbox_views.DismissView.as_view(), name="dismiss"),

@@ -8,11 +8,13 @@ from playwright.sync_api import expect
 from watchdesk.posts.models import StoryPost
 from watchdesk.posts.tests.test_browser import (  # noqa: F401 - browser is a fixture
     DESKTOP,
+    PHONE,
     browser,
     open_page,
     screenshot_dir,
 )
-from watchdesk.wire.models import Cluster
+from watchdesk.taxonomy.models import Region
+from watchdesk.wire.models import Cluster, Item
 from watchdesk.wire.tests import inbox_fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -71,3 +73,96 @@ def test_an_editor_drafts_a_post_from_the_inbox_in_one_click(browser, desk):  # 
     post = StoryPost.objects.get()
     assert post.title == chosen_title and not post.live
     assert Cluster.objects.get(pk=chosen_pk).post_id == post.pk
+
+
+def sign_in(page, url, next_path="/admin/inbox/"):
+    page.goto(f"{url}/admin/login/?next={next_path}")
+    page.locator("#id_username").fill("erin")
+    page.locator("#id_password").fill("correct horse 1")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"**{next_path}")
+
+
+def test_on_a_phone_the_inbox_fits_and_an_editor_drafts_from_another_version(browser, desk):  # noqa: F811
+    url, stories = desk
+    chosen_pk, chosen_title = stories[0]
+    cluster = Cluster.objects.get(pk=chosen_pk)
+    versions = list(cluster.items.order_by("pk"))
+    Item.objects.filter(pk=versions[2].pk).update(author="news@bayoufire.example (Marie Thibodeaux)")
+    shots = screenshot_dir()
+
+    def draft(chromium):
+        with open_page(chromium, viewport=PHONE, is_mobile=True, has_touch=True) as page:
+            sign_in(page, url)
+            expect(page.locator("tr[data-cluster]")).to_have_count(3)
+            assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+            page.screenshot(path=str(shots / "inbox-phone.png"), full_page=True)
+            row = page.locator(f'tr[data-cluster="{chosen_pk}"]')
+            row.screenshot(path=str(shots / "inbox-phone-row.png"))
+
+            # A story's own page fits too, with a "Draft from this version" per outlet.
+            page.goto(f"{url}/admin/inbox/{chosen_pk}/")
+            expect(page.get_by_role("button", name="Draft from this version")).to_have_count(4)
+            assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+            page.screenshot(path=str(shots / "inbox-phone-story.png"), full_page=True)
+            page.go_back()
+
+            row = page.locator(f'tr[data-cluster="{chosen_pk}"]')
+            version = row.locator("select[name=item]")
+            # The default is the best-scored version with a byline: the lead, "Dana Ortiz".
+            expect(version).to_have_value(str(versions[0].pk))
+            version.select_option(label=f"Outlet 3 · by Marie Thibodeaux · {versions[2].score:.1f}")
+            button = row.get_by_role("button", name="Draft post")
+            button.scroll_into_view_if_needed()
+            expect(button).to_be_visible()
+            box = button.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+            button.click()
+            page.wait_for_url("**/admin/pages/*/edit/")
+            expect(page.locator("#id_title")).to_have_value(versions[2].title)
+
+    browser.run(draft)
+    post = StoryPost.objects.get()
+    assert (post.byline, post.source_url) == ("Marie Thibodeaux", versions[2].url)
+
+
+def test_the_place_box_suggests_asks_and_filters(browser, desk, regions):  # noqa: F811
+    url, stories = desk
+    california = regions["california"]
+    butte_county = Region.objects.create(
+        code="county:06007", name="Butte County", kind="county", parent=california, slug="butte-county-ca"
+    )
+    montana = Region.objects.create(
+        code="US-MT", name="Montana", kind="state", parent=regions["us"], slug="montana"
+    )
+    Region.objects.create(code="city:5640350", name="Butte", kind="city", parent=montana, slug="butte-mt")
+    fire_pk = stories[0][0]
+    Cluster.objects.get(pk=stories[1][0]).items.first().place_links.update(region=butte_county)
+    shots = screenshot_dir()
+
+    def search(chromium):
+        with open_page(chromium, viewport=DESKTOP) as page:
+            sign_in(page, url)
+            box = page.get_by_label("Place")
+            box.press_sequentially("Butt", delay=30)
+            options = page.locator("#inbox-regions option")
+            expect(options).to_have_count(2)  # filled from places.json as the editor types
+            expect(options.first).to_have_attribute("value", "Butte, Montana")
+            expect(options.nth(1)).to_have_attribute("value", "Butte County, California")
+
+            box.fill("Butte")
+            page.get_by_role("button", name="Filter").click()
+            note = page.locator("[data-place-note]")
+            expect(note).to_contain_text("“Butte” names several places. Which one?")
+            page.screenshot(path=str(shots / "inbox-place-choices.png"), full_page=True)
+            note.get_by_role("link", name="Butte County, California").click()
+            expect(page.locator("tr[data-cluster]")).to_have_count(1)
+            expect(page.locator("[data-place-chosen]")).to_have_text("Butte County, California")
+
+            box = page.get_by_label("Place")
+            box.fill("CA")
+            page.get_by_role("button", name="Filter").click()
+            expect(page.locator("[data-place-chosen]")).to_have_text("California")
+            expect(page.locator(f'tr[data-cluster="{fire_pk}"]')).to_have_count(1)
+
+    browser.run(search)

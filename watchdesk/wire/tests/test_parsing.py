@@ -123,7 +123,7 @@ def test_json_feed_10():
 def test_json_feed_11():
     feed = parse("json11.json")
     storm, shelters = feed.entries
-    assert storm.author == "Lena Ortiz"
+    assert storm.author == "Lena Ortiz and Sam Park"  # every author in "authors", not the first
     assert storm.language == "es" and shelters.language == "en-us"
     assert storm.published_at == datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
     assert shelters.published_at == datetime(2025, 1, 15, 9, 0, tzinfo=UTC)  # date_modified
