@@ -1,6 +1,8 @@
 """In a real browser: a moderator tries to publish a wire draft as it came, reads why not on the fields,
 rewrites it, and publishes."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -57,6 +59,9 @@ def test_a_moderator_must_rewrite_a_wire_draft_before_it_publishes(
             body.click()
             page.keyboard.press("Control+A")
             page.keyboard.type("Firefighters kept the Ridge Fire inside its lines as the wind dropped.")
+            # Draftail copies its content into the form's hidden input a moment after the last keystroke;
+            # a click before then would submit the old body.
+            expect(page.locator("input[name=body]")).to_have_value(re.compile("Firefighters kept the Ridge"))
             publish(page)
             page.wait_for_url(lambda url: "/edit/" not in url)
 
