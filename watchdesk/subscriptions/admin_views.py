@@ -209,7 +209,7 @@ class SubscriberIndexView(generic.IndexView):
         return (
             super()
             .get_base_queryset()
-            .prefetch_related("topics", "regions")
+            .prefetch_related("topics", "regions__parent")
             .annotate(suppressed=Exists(Suppression.objects.filter(email=OuterRef("email"))))
         )
 
