@@ -51,8 +51,8 @@ def topic_words(topics):
 
 
 def place_words(regions):
-    """Places by names that tell them apart ("Harris County, Texas"); ``parent`` loaded."""
-    return either(full_name(region) for region in regions)
+    """Places as people say them ("Harris County, Texas", "Texas", "Mali"); ``parent`` loaded."""
+    return either(region.label for region in regions)
 
 
 def scope_words(topics, regions):
