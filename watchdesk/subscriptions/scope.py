@@ -71,11 +71,11 @@ def sentence(mode, topics, regions, cadence):
     """What the reader will get, as a sentence; None while the choice is incomplete."""
     when = WHEN.get(cadence, WHEN["instant"])
     if mode == EVERYTHING:
-        return f"Every post we publish, {when}."
+        return f"All our posts, {when}."
     if mode == TOPICS and topics:
         return f"Posts about {topic_words(topics)}, wherever they happen, {when}."
     if mode == PLACES and regions:
-        return f"Every post in {place_words(regions)}, {when}."
+        return f"All our posts in {place_words(regions)}, {when}."
     if mode == BOTH and topics and regions:
         return f"Posts about {topic_words(topics)} in {place_words(regions)}, {when}."
     return None

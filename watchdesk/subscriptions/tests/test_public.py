@@ -138,7 +138,7 @@ def test_the_subscribe_page_offers_scope_and_cadence(client, home, make_post, to
     # The four scopes, and the sentence for the default one with its count (the post is from October).
     for value in ["everything", "topics", "places", "both"]:
         assert f'value="{value}"' in html
-    assert "Every post we publish, in a weekly digest." in html
+    assert "All our posts, in a weekly digest." in html
     assert "No posts in the last 30 days matched" in html
     # Places with posts to tick; every other place through the box, not as hundreds of boxes.
     assert re.search(r'name="regions" value="\d+" id="id_regions_\d+"> Los Angeles, California<', html)

@@ -129,11 +129,9 @@ def test_each_scope_in_words(topics, places):
         "Posts about Hazmat, wherever they happen, in a weekly digest."
     )
     assert scope.sentence(scope.PLACES, [hazmat], [mali], Cadence.INSTANT) == (
-        "Every post in Mali, as soon as they are published."
+        "All our posts in Mali, as soon as they are published."
     )
-    assert (
-        scope.sentence(scope.EVERYTHING, [], [], Cadence.DAILY) == "Every post we publish, in a daily digest."
-    )
+    assert scope.sentence(scope.EVERYTHING, [], [], Cadence.DAILY) == "All our posts, in a daily digest."
     assert scope.sentence(scope.BOTH, [hazmat], [], Cadence.DAILY) is None
     assert scope.missing(scope.BOTH, [], []) == "Choose at least one topic and one place."
     assert set(scope.WHEN) == set(Cadence.values)
@@ -179,7 +177,7 @@ def test_the_form_says_what_the_reader_gets_and_counts_recent_posts(client, home
         "2 posts in the last 30 days matched.",
     )
     assert preview_html(client, {"scope": "places", "regions": [texas], "cadence": "daily"}) == (
-        "Every post in Texas, in a daily digest.",
+        "All our posts in Texas, in a daily digest.",
         "4 posts in the last 30 days matched.",
     )
     assert preview_html(client, {"scope": "topics", "topics": [hazmat], "regions": [texas]})[1] == (
