@@ -14,7 +14,6 @@ from django.utils import timezone
 from watchdesk.delivery.models import Broadcast, Delivery, Digest
 from watchdesk.posts.models import StoryPost
 from watchdesk.subscriptions.models import Cadence, Subscriber, SubscriptionSettings
-from watchdesk.taxonomy.models import Region
 
 logger = logging.getLogger(__name__)
 
@@ -129,9 +128,4 @@ def digest_posts(subscriber, digest):
     posts = StoryPost.objects.live().filter(
         first_published_at__gt=since, first_published_at__lte=digest.period_end, broadcast__isnull=False
     )
-    if not subscriber.everything:
-        scope = Q(topics__in=subscriber.topics.all())
-        for path in Region.objects.filter(subscribers=subscriber).values_list("path", flat=True):
-            scope |= Q(region_links__region__path__startswith=path)
-        posts = posts.filter(pk__in=StoryPost.objects.filter(scope).values("pk"))
-    return list(posts.order_by("-first_published_at"))
+    return list(subscriber.posts_in_scope(posts).order_by("-first_published_at"))

@@ -69,7 +69,8 @@ class RegionsField(forms.CharField):
         kwargs.setdefault(
             "help_text",
             "Places by the last part of their address on the site (california for /regions/california/) "
-            "or by code (US-CA), separated by commas. A region includes everything inside it.",
+            "or by code (US-CA), separated by commas. A region includes everything inside it. With topics "
+            "as well, a post must match one of the topics and one of the regions.",
         )
         super().__init__(required=False, **kwargs)
 
@@ -209,7 +210,7 @@ class SubscriberIndexView(generic.IndexView):
         return (
             super()
             .get_base_queryset()
-            .prefetch_related("topics", "regions")
+            .prefetch_related("topics", "regions__parent")
             .annotate(suppressed=Exists(Suppression.objects.filter(email=OuterRef("email"))))
         )
 

@@ -3,32 +3,34 @@ the preferences page, and the two that only ask for an address (resend the confi
 unsubscribe link)."""
 
 from django import forms
-from django.db.models import Q
+from django.db.models import Count
 
 from watchdesk.posts.models import StoryPostRegion
+from watchdesk.subscriptions import scope
 from watchdesk.subscriptions.models import Cadence, normalise_email
+from watchdesk.subscriptions.scope import BOTH, EVERYTHING, PLACES, TOPICS, either
+from watchdesk.taxonomy import place_lookup
 from watchdesk.taxonomy.models import Region, Topic
 
-EVERYTHING, CHOSEN = "everything", "chosen"
-# Place checkboxes come in these groups; counties and cities are offered when they have posts.
-REGION_GROUPS = [
-    (Region.Kind.COUNTRY, "Countries"),
-    (Region.Kind.STATE, "States"),
-    (None, "Counties and cities"),
-]
+# The old two-way choice ("only what I choose"), still accepted from a page rendered before the four:
+# it means whichever of the four the ticked boxes amount to.
+CHOSEN = "chosen"
+MAX_PLACES = 50  # ticked and typed together
+MAX_NAMES = 10  # typed into the box at once
+OFTEN_COVERED = 12  # places offered as boxes to tick, besides the reader's own
 
 
-def offered_regions(chosen=()):
-    """Every country and state, the counties and cities that have posts, and whatever is already
-    chosen: one query, whatever the size of the gazetteer."""
-    in_news = StoryPostRegion.objects.filter(page__live=True).values("region_id")
-    return (
-        Region.objects.filter(
-            Q(kind__in=[Region.Kind.COUNTRY, Region.Kind.STATE]) | Q(pk__in=in_news) | Q(pk__in=chosen)
-        )
-        .select_related("parent")
-        .order_by("name", "pk")
+def often_covered(limit=OFTEN_COVERED):
+    """The places with the most live posts: two queries, whatever the size of the gazetteer."""
+    top = (
+        StoryPostRegion.objects.filter(page__live=True)
+        .values("region_id")
+        .annotate(posts=Count("page_id"))
+        .order_by("-posts", "region_id")[:limit]
     )
+    ids = [row["region_id"] for row in top]
+    found = Region.objects.select_related("parent").in_bulk(ids)
+    return [found[pk] for pk in ids if pk in found]
 
 
 def email_field():
@@ -48,11 +50,18 @@ class EmailForm(forms.Form):
         return normalise_email(self.cleaned_data["email"])
 
 
+class ScopeChoiceField(forms.ChoiceField):
+    def valid_value(self, value):
+        return value == CHOSEN or super().valid_value(value)
+
+
 class ScopeForm(forms.Form):
     """What to receive and how often, shared by the subscribe and preferences pages.
 
     ``scope`` and ``cadence`` may be missing (the Stay Informed box has neither): ``changes()`` then
-    leaves them out, and a new subscriber gets everything at the site's default cadence.
+    leaves them out, and a new subscriber gets everything at the site's default cadence. Places come as
+    ticked boxes (any place of the gazetteer: the type-ahead adds boxes) and as names typed into
+    ``place_names``, read by ``place_lookup``, so that the form works without JavaScript.
     """
 
     name = forms.CharField(
@@ -61,35 +70,91 @@ class ScopeForm(forms.Form):
         max_length=100,
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
-    scope = forms.ChoiceField(
-        label="What to receive",
-        required=False,
-        choices=[(EVERYTHING, "Everything we publish"), (CHOSEN, "Only the topics and places I choose")],
-        widget=forms.RadioSelect,
+    scope = ScopeChoiceField(
+        label="What to receive", required=False, choices=scope.MODES, widget=forms.RadioSelect
     )
     topics = forms.ModelMultipleChoiceField(
         Topic.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
     )
+    # Rendered by the template from ``place_options()``: the field itself would list the whole gazetteer.
     regions = forms.ModelMultipleChoiceField(
-        Region.objects.none(),
+        Region.objects.select_related("parent"),
         label="Places",
         required=False,
-        widget=forms.CheckboxSelectMultiple,
+        widget=forms.MultipleHiddenInput,
         help_text="A place includes everything inside it: California includes Los Angeles.",
+    )
+    place_names = forms.CharField(
+        label="Add a place",
+        required=False,
+        max_length=500,
+        help_text="A country, US state, county or city, such as “Harris County, Texas”. "
+        "Separate several with semicolons.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     cadence = forms.ChoiceField(
         label="How often", required=False, choices=Cadence.choices, widget=forms.RadioSelect
     )
 
-    def __init__(self, *args, chosen_regions=(), **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["regions"].queryset = offered_regions(chosen_regions)
+        self.place_questions = []  # the places a typed name could mean, offered as boxes to tick
+
+    def clean_regions(self):
+        regions = list(self.cleaned_data["regions"])
+        if len(regions) > MAX_PLACES:
+            raise forms.ValidationError(f"Choose at most {MAX_PLACES} places.")
+        return regions
 
     def clean(self):
         data = super().clean()
-        if data.get("scope") == CHOSEN and not data.get("topics") and not data.get("regions"):
-            self.add_error("scope", "Choose at least one topic or place, or choose everything.")
+        mode = data.get("scope")
+        topics = list(data.get("topics") or [])
+        regions = list(data.get("regions") or [])
+        if mode in (PLACES, BOTH, CHOSEN):
+            for region in self.places_named(data.get("place_names", ""), regions):
+                if region not in regions:
+                    regions.append(region)
+        data["regions"] = regions
+        if mode == CHOSEN:
+            mode = data["scope"] = scope.mode_of(False, topics, regions)
+            if mode is None:
+                self.add_error("scope", "Choose at least one topic or place, or choose everything.")
+        elif mode and not self.has_error("place_names"):
+            problem = scope.missing(mode, topics, regions)
+            if problem:
+                self.add_error("scope", problem)
         return data
+
+    def places_named(self, text, ticked):
+        """The places typed into the box; a name that is unknown, or could be several places none of
+        which is ticked, is an error (the choices become boxes to tick)."""
+        names = [name.strip() for name in text.replace("\n", ";").split(";") if name.strip()]
+        if len(names) > MAX_NAMES:
+            self.add_error("place_names", f"Type at most {MAX_NAMES} places at a time.")
+            return []
+        found = []
+        for name in names:
+            try:
+                answer = place_lookup.lookup(name)
+            except place_lookup.PlaceNotFound:
+                self.add_error(
+                    "place_names",
+                    f"We know no place called “{name}”. Try the name with its state or country, such "
+                    "as “Harris County, Texas” or “Paris, France”.",
+                )
+                continue
+            if not answer.ambiguous:
+                found.append(answer.region)
+            elif not set(answer.choices) & set(ticked):
+                self.place_questions += [r for r in answer.choices if r not in self.place_questions]
+                more = f" and {answer.more} more" if answer.more else ""
+                self.add_error(
+                    "place_names",
+                    f"“{name}” could be {either(place_lookup.full_name(r) for r in answer.choices)}{more}. "
+                    "Tick the one you mean below, or type its full name.",
+                )
+        return found
 
     def changes(self):
         """The subscription fields this submission sets: only those it carried."""
@@ -98,31 +163,69 @@ class ScopeForm(forms.Form):
         if data.get("name"):
             values["name"] = data["name"]
         if data.get("scope"):
-            values["everything"] = data["scope"] == EVERYTHING
-            # Kept even under "everything", so that switching back restores them.
-            values["topics"] = list(data["topics"])
-            values["regions"] = list(data["regions"])
+            mode = data["scope"]
+            values["everything"] = mode == EVERYTHING
+            # Under "everything" both are kept, so that switching back restores them.
+            values["topics"] = [] if mode == PLACES else list(data["topics"])
+            values["regions"] = [] if mode == TOPICS else list(data["regions"])
         if data.get("cadence"):
             values["cadence"] = data["cadence"]
         return values
 
-    def region_groups(self):
-        """The place checkboxes by group; a group with a ticked box is shown open."""
-        groups = {kind: [] for kind, _ in REGION_GROUPS}
-        for widget in self["regions"]:
-            kind = widget.data["value"].instance.kind
-            groups[kind if kind in groups else None].append(widget)
+    # What the page shows ----------------------------------------------------------------------------
+    def current(self):
+        """(mode, topics, places, cadence) as the reader has them now: submitted, or initial."""
+        if not self.is_bound:
+            initial = {**{name: field.initial for name, field in self.fields.items()}, **self.initial}
+            return (
+                initial.get("scope") or EVERYTHING,
+                list(initial.get("topics") or []),
+                list(initial.get("regions") or []),
+                initial.get("cadence"),
+            )
+        data = getattr(self, "cleaned_data", {})
+        mode = self.data.get("scope") or EVERYTHING
+        topics = list(data.get("topics") or [])
+        regions = list(data.get("regions") or [])
+        if mode == CHOSEN:
+            mode = scope.mode_of(False, topics, regions) or BOTH
+        return mode, topics, regions, self.data.get("cadence") or self.fields["cadence"].initial
+
+    def preview(self):
+        """The sentence saying what the reader will get, and how many recent posts matched."""
+        mode, topics, regions, cadence = self.current()
+        return scope.preview(mode, topics, regions, cadence)
+
+    def place_options(self):
+        """The place boxes: the reader's own (ticked), the choices a typed name could mean, and the
+        places we often cover."""
+        _, _, chosen, _ = self.current()
+        offered = {region.pk for region in chosen}
+        groups = [("mine", "Your places", chosen, True), ("questions", "Did you mean", [], False)]
+        for region in self.place_questions:
+            if region.pk not in offered:
+                offered.add(region.pk)
+                groups[1][2].append(region)
+        groups.append(
+            ("often", "Places we often cover", [r for r in often_covered() if r.pk not in offered], False)
+        )
         return [
-            {"title": title, "widgets": groups[kind], "open": any(w.data["selected"] for w in groups[kind])}
-            for kind, title in REGION_GROUPS
-            if groups[kind]
+            {
+                "key": key,
+                "title": title,
+                "places": [
+                    {"region": region, "name": place_lookup.full_name(region), "checked": checked}
+                    for region in regions
+                ],
+            }
+            for key, title, regions, checked in groups
         ]
 
 
 class SubscribeForm(ScopeForm):
     email = email_field()
 
-    field_order = ["email", "name", "scope", "topics", "regions", "cadence"]
+    field_order = ["email", "name", "scope", "topics", "regions", "place_names", "cadence"]
 
     def __init__(self, *args, default_cadence=Cadence.INSTANT, **kwargs):
         super().__init__(*args, **kwargs)
@@ -140,15 +243,18 @@ class PreferencesForm(ScopeForm):
 
     def __init__(self, *args, subscriber, **kwargs):
         self.subscriber = subscriber
+        topics = list(subscriber.topics.all())
+        regions = list(subscriber.regions.select_related("parent"))
         initial = {
             "name": subscriber.name,
-            "scope": EVERYTHING if subscriber.everything else CHOSEN,
-            "topics": list(subscriber.topics.all()),
-            "regions": list(subscriber.regions.all()),
+            # Nothing chosen and not everything (possible only through the admin) reads as topics.
+            "scope": scope.mode_of(subscriber.everything, topics, regions) or TOPICS,
+            "topics": topics,
+            "regions": regions,
             "cadence": subscriber.cadence,
             "paused": subscriber.paused,
         }
-        super().__init__(*args, initial=initial, chosen_regions=[r.pk for r in initial["regions"]], **kwargs)
+        super().__init__(*args, initial=initial, **kwargs)
         self.fields["scope"].required = self.fields["cadence"].required = True
 
     def save(self):

@@ -13,12 +13,13 @@ from datetime import datetime, time, timedelta
 from django.conf import settings
 from django.core import signing
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, HelpPanel
 from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 
+from watchdesk.subscriptions.scope import scope_words
 from watchdesk.subscriptions.signals import reply_requested, subscriber_confirmed
 from watchdesk.taxonomy.models import Region
 
@@ -106,33 +107,25 @@ class SubscriberQuerySet(models.QuerySet):
         return self.confirmed().filter(paused=False).exclude(email__in=Suppression.objects.values("email"))
 
     def interested_in(self, post):
-        """Subscribers whose scope covers ``post``: everything, one of its topics, or one of its regions
-        or a region that contains one of them (a California subscriber hears about Los Angeles)."""
+        """Subscribers whose scope covers ``post`` (see ``interested_in_terms``)."""
         return self.interested_in_terms(
             post.topics.values_list("pk", flat=True), post.region_links.values("region_id")
         )
 
     def interested_in_terms(self, topic_ids, region_ids):
-        """``interested_in`` for a post not saved yet: the ids of its topics and of its regions."""
+        """Subscribers who want a post with these topics and regions (``interested_in`` for a post not
+        saved yet): everything; or, of what they chose, one of its topics if they chose topics AND one of
+        its regions, or a region containing one, if they chose places (California hears about Los
+        Angeles). Someone who chose neither gets nothing. ``Subscriber.posts_in_scope`` is the twin."""
         codes = set()
-        paths = Region.objects.filter(pk__in=region_ids).values_list("path", flat=True)
-        for path in paths:
+        for path in Region.objects.filter(pk__in=region_ids).values_list("path", flat=True):
             codes.update(Region.codes_in(path))
-        topic_ids = list(topic_ids)
-        matched = Q(everything=True)
-        if topic_ids:
-            matched |= Q(
-                pk__in=Subscriber.topics.through.objects.filter(topic_id__in=topic_ids).values(
-                    "subscriber_id"
-                )
-            )
-        if codes:
-            matched |= Q(
-                pk__in=Subscriber.regions.through.objects.filter(region__code__in=codes).values(
-                    "subscriber_id"
-                )
-            )
-        return self.filter(matched)
+        topic_links = Subscriber.topics.through.objects.filter(subscriber_id=OuterRef("pk"))
+        region_links = Subscriber.regions.through.objects.filter(subscriber_id=OuterRef("pk"))
+        chose_topics, chose_places = Exists(topic_links), Exists(region_links)
+        topic_ok = Exists(topic_links.filter(topic_id__in=list(topic_ids))) | ~chose_topics
+        place_ok = Exists(region_links.filter(region__code__in=codes)) | ~chose_places
+        return self.filter(Q(everything=True) | ((chose_topics | chose_places) & topic_ok & place_ok))
 
 
 class Subscriber(models.Model):
@@ -245,11 +238,21 @@ class Subscriber(models.Model):
     def note_reply(self, kind, now):
         self.recent_replies = [*self.replies_since(now - REPLY_MEMORY), [now.isoformat(), kind]]
 
+    def posts_in_scope(self, posts):
+        """``posts`` narrowed to what this subscriber asked for: the post side of ``interested_in``."""
+        if self.everything:
+            return posts
+        topic_ids = [topic.pk for topic in self.topics.all()]
+        regions = list(self.regions.all())
+        if not (topic_ids or regions):
+            return posts.none()
+        return posts.in_scope(topic_ids, regions)
+
     def scope_summary(self):
+        """What this subscriber receives, in words: "Hazmat in Harris County, Texas"."""
         if self.everything:
             return "Everything"
-        names = [topic.name for topic in self.topics.all()] + [region.name for region in self.regions.all()]
-        return ", ".join(names) or "Nothing chosen"
+        return scope_words(list(self.topics.all()), list(self.regions.all()))
 
 
 def request_replies(subscribers, kind, now=None):

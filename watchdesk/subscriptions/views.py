@@ -15,8 +15,9 @@ post to it directly anyway. They are never cached or indexed, and their URL neve
 from functools import wraps
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 from django.urls import reverse
@@ -27,10 +28,12 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from watchdesk.core import ratelimit
 from watchdesk.core.clientip import client_ip
-from watchdesk.subscriptions import address_requests
+from watchdesk.subscriptions import address_requests, scope
 from watchdesk.subscriptions.forms import EmailForm, PreferencesForm, SubscribeForm
 from watchdesk.subscriptions.models import ConfirmationToken, Subscriber, SubscriptionSettings, Suppression
 from watchdesk.subscriptions.tasks import answer_address_form
+from watchdesk.taxonomy import place_lookup
+from watchdesk.taxonomy.models import Region, Topic
 
 Status = Subscriber.Status
 CSRF_FAILED = (
@@ -39,6 +42,11 @@ CSRF_FAILED = (
 )
 
 no_store = cache_control(private=True, no_store=True)
+# The form's helpers answer the same to everyone: cached here and by browsers, and each network may make
+# this many uncached requests an hour.
+HELPER_CACHE_SECONDS = 300
+HELPER_IP_LIMIT = 600
+MAX_IDS = 50
 
 
 class SeeOther(HttpResponseRedirect):
@@ -167,6 +175,63 @@ def sent(request):
 @no_store
 def leave_sent(request):
     return render(request, "subscriptions/sent.html", {"leaving": True})
+
+
+# The form's helpers (type-ahead, live preview): public, the same for everyone, no subscriber data ------
+def _public_json(request, key, answer):
+    """``answer()`` as JSON, from the cache when it is there; a network over its hourly count of
+    uncached requests gets a 429."""
+    data = cache.get(key)
+    if data is None:
+        if not ratelimit.hit(f"scope-helpers-ip:{client_ip(request)}", limit=HELPER_IP_LIMIT, window=3600):
+            return JsonResponse({"error": "Too many requests; try again later."}, status=429)
+        data = answer()
+        cache.set(key, data, HELPER_CACHE_SECONDS)
+    response = JsonResponse(data)
+    response["Cache-Control"] = f"public, max-age={HELPER_CACHE_SECONDS}"
+    return response
+
+
+def _ids(request, name):
+    values = request.GET.getlist(name)[:MAX_IDS]
+    return sorted({int(value) for value in values if value.isascii() and value.isdigit() and len(value) < 12})
+
+
+@require_safe
+def places(request):
+    """The place box's type-ahead: ``?q=Harr`` -> {"places": [{"id", "name", "kind"}]}, from the whole
+    gazetteer (``place_lookup.suggestions``)."""
+    text = " ".join(request.GET.get("q", "").split())[:100].casefold()
+
+    def answer():
+        found = place_lookup.suggestions(text)
+        return {
+            "places": [
+                {"id": region.pk, "name": place_lookup.full_name(region), "kind": region.get_kind_display()}
+                for region in found
+            ]
+        }
+
+    return _public_json(request, f"subscribe-places:{text}", answer)
+
+
+@require_safe
+def preview(request):
+    """What a scope would send: ``?scope=both&topics=1&regions=7&cadence=daily`` -> {"sentence",
+    "count", "count_text"}, as the form shows it (``scope.preview``)."""
+    mode = request.GET.get("scope")
+    mode = mode if mode in dict(scope.MODES) else scope.EVERYTHING
+    cadence = request.GET.get("cadence", "")
+    cadence = cadence if cadence in scope.WHEN else "instant"
+    topic_ids, region_ids = _ids(request, "topics"), _ids(request, "regions")
+
+    def answer():
+        topics = list(Topic.objects.filter(pk__in=topic_ids))
+        regions = list(Region.objects.select_related("parent").filter(pk__in=region_ids))
+        return scope.preview(mode, topics, regions, cadence)
+
+    key = f"subscribe-preview:{mode}:{cadence}:{topic_ids}:{region_ids}"
+    return _public_json(request, key.replace(" ", ""), answer)
 
 
 # Pages reached from an e-mail ---------------------------------------------------------------------------

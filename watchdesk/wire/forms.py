@@ -7,8 +7,9 @@ from django.urls import reverse_lazy
 from wagtail.admin.forms.models import WagtailAdminModelForm
 
 from watchdesk.core.fetcher import FetchRefused, check_url
+from watchdesk.taxonomy import place_lookup
 from watchdesk.taxonomy.models import Region, Topic
-from watchdesk.wire import inbox, place_lookup
+from watchdesk.wire import inbox
 from watchdesk.wire.models import Source
 
 

@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from watchdesk.posts.bylines import clean_byline
 from watchdesk.posts.models import StoryPost
+from watchdesk.taxonomy import place_lookup
 from watchdesk.taxonomy.models import Region, Topic
-from watchdesk.wire import place_lookup
 from watchdesk.wire.models import Cluster, Item, ItemPlace, ItemTopic, Source
 
 OPEN = "open"

@@ -23,7 +23,8 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.widgets.button import HeaderButton
 
-from watchdesk.wire import inbox, place_lookup, relevance
+from watchdesk.taxonomy import place_lookup
+from watchdesk.wire import inbox, relevance
 from watchdesk.wire.drafting import DraftError, draft_post
 from watchdesk.wire.forms import AddFromURLForm, InboxFilterForm, PlaceCorrectionForm, SnoozeForm
 from watchdesk.wire.models import Cluster, FetchLog, Item, ItemPlace

@@ -3,7 +3,7 @@ import logging
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Subquery
+from django.db.models import Q, Subquery
 from django.utils.text import slugify
 from modelcluster.contrib.taggit import ClusterTaggableManager
 from modelcluster.fields import ParentalKey, ParentalManyToManyField
@@ -84,6 +84,22 @@ class StoryPostQuerySet(PageQuerySet):
         """Posts tagged with the region or any place inside it."""
         links = StoryPostRegion.objects.filter(region__in=Region.objects.within(region))
         return self.filter(pk__in=Subquery(links.values("page_id")))
+
+    def in_scope(self, topic_ids=(), regions=()):
+        """Posts about one of ``topic_ids`` (any topic when empty) and in one of ``regions`` or a place
+        inside one (anywhere when empty): the post side of a subscription's scope."""
+        posts = self
+        topic_ids = list(topic_ids)
+        if topic_ids:
+            about = StoryPost.topics.through.objects.filter(topic_id__in=topic_ids)
+            posts = posts.filter(pk__in=Subquery(about.values("storypost_id")))
+        inside = Q()
+        for region in regions:
+            inside |= Q(region__path__gte=region.path, region__path__lt=region.path[:-1] + "0")
+        if inside:
+            links = StoryPostRegion.objects.filter(inside)
+            posts = posts.filter(pk__in=Subquery(links.values("page_id")))
+        return posts
 
     def tagged(self, tag):
         return self.filter(tagged_items__tag=tag)

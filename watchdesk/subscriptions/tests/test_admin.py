@@ -83,7 +83,7 @@ def test_the_list_takes_a_fixed_number_of_queries(
     client.get(reverse("subscribers:index"))
     with django_assert_max_num_queries(12):
         response = client.get(reverse("subscribers:index"))
-    assert response.content.decode().count("Hazmat, Mali") == 40
+    assert response.content.decode().count("Hazmat in Mali") == 40
 
 
 # Adding and editing ----------------------------------------------------------------------------------

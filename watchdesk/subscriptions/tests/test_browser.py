@@ -1,7 +1,10 @@
 """Subscribing in a real browser: the Stay Informed box, the subscribe page's pickers, and axe's WCAG
 checks of the subscription pages. Chromium and the helpers are those of the posts' browser tests."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from watchdesk.posts.tests.test_browser import (  # noqa: F401 - browser and newsroom are fixtures
@@ -15,6 +18,7 @@ from watchdesk.posts.tests.test_browser import (  # noqa: F401 - browser and new
     open_page,
 )
 from watchdesk.subscriptions.models import Subscriber
+from watchdesk.taxonomy.models import Region
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -46,27 +50,100 @@ def test_a_reader_subscribes_from_the_box_on_a_post_without_javascript(browser, 
     assert (made.name, made.status, made.everything) == ("Bo", "pending", True)
 
 
-def test_topics_and_places_appear_when_the_reader_chooses_them(browser, newsroom, topics):  # noqa: F811
+@pytest.fixture
+def harris(newsroom, make_post, topics, regions):  # noqa: F811 - the imported fixture
+    """Harris County, Texas, with two hazmat posts and a flood post of the last 30 days."""
+    county = Region.objects.create(
+        code="county:48201",
+        name="Harris County",
+        kind="county",
+        parent=regions["texas"],
+        slug="harris-county-tx",
+        population=4_700_000,
+    )
+    Region.objects.create(
+        code="county:48203", name="Harrison County", kind="county", parent=regions["texas"], slug="harrison"
+    )
+    now = timezone.now()
+    for days, title, topic in [
+        (1, "Refinery fire", "hazmat"),
+        (3, "Rail spill", "hazmat"),
+        (2, "Bayou", "flooding"),
+    ]:
+        make_post(title, topics=[topics[topic]], regions=[county], published=now - timedelta(days=days))
+    return county
+
+
+def test_a_reader_picks_hazmat_in_harris_county_and_sees_what_they_will_get(browser, newsroom, harris):  # noqa: F811
     def choose(chromium):
+        console = []
         with open_page(chromium, viewport=DESKTOP) as page:
+            page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
             page.goto(newsroom.url + "/subscribe/")
-            wildfire = page.get_by_role("checkbox", name="Wildfire")
-            expect(wildfire).to_be_hidden()
-            page.get_by_role("radio", name="Only the topics and places I choose").check()
-            expect(wildfire).to_be_visible()
-            wildfire.check()
-            page.get_by_text("States (").click()
-            page.get_by_role("checkbox", name="Texas").check()
-            page.get_by_role("radio", name="Weekly digest").check()
-            page.locator("#id_email").fill("picker@example.net")
+            preview = page.locator("[data-scope-preview]")
+            expect(preview).to_contain_text("All our posts, as soon as they are published.")
+            expect(preview).to_contain_text("3 posts in the last 30 days matched.")
+            hazmat = page.get_by_role("checkbox", name="Hazmat")
+            expect(hazmat).to_be_hidden()
+            page.get_by_role("radio", name="Chosen topics, only in chosen places").check()
+            expect(preview).to_contain_text("Choose at least one topic and one place.")
+
+            box = page.get_by_role("combobox", name="Add a place")
+            box.press_sequentially("Harr", delay=30)
+            option = page.get_by_role("option", name="Harris County, Texas")
+            expect(option).to_be_visible()
+            expect(page.get_by_role("option")).to_have_count(2)  # and Harrison County
+            option.click()
+            expect(page.get_by_role("checkbox", name="Harris County, Texas")).to_be_checked()
+            expect(box).to_have_value("")
+            expect(page.get_by_role("listbox")).to_be_hidden()
+            expect(preview).to_contain_text("Choose at least one topic.")
+
+            hazmat.check()
+            expect(preview).to_contain_text(
+                "Posts about Hazmat in Harris County, Texas, as soon as they are published."
+            )
+            expect(preview).to_contain_text("2 posts in the last 30 days matched.")
+            page.get_by_role("radio", name="Daily digest").check()
+            expect(preview).to_contain_text("Posts about Hazmat in Harris County, Texas, in a daily digest.")
+
+            # The keyboard picks a place too, and Enter there does not submit the form.
+            box.press_sequentially("Mal", delay=30)
+            expect(page.get_by_role("option", name="Mali")).to_be_visible()
+            box.press("ArrowDown")
+            box.press("Enter")
+            expect(page.get_by_role("checkbox", name="Mali")).to_be_checked()
+            expect(preview).to_contain_text("in Harris County, Texas or Mali, in a daily digest.")
+            page.get_by_role("checkbox", name="Mali").uncheck()
+            expect(preview).to_contain_text("Posts about Hazmat in Harris County, Texas, in a daily digest.")
+
+            page.locator("#id_email").fill("harris@example.net")
             page.locator(".subscription-form").get_by_role("button", name="Subscribe").click()
+            page.wait_for_url("**/subscribe/sent/")
+        return console
+
+    console = browser.run(choose)
+    assert not [line for line in console if "Content Security Policy" in line], console
+    made = Subscriber.objects.get(email="harris@example.net")
+    assert (made.everything, made.cadence) == (False, "daily")
+    assert [topic.slug for topic in made.topics.all()] == ["hazmat"]
+    assert [region.slug for region in made.regions.all()] == ["harris-county-tx"]
+
+
+def test_without_javascript_a_reader_types_the_place(browser, newsroom, harris):  # noqa: F811
+    def choose(chromium):
+        with open_page(chromium, viewport=PHONE, java_script_enabled=False) as page:
+            page.goto(newsroom.url + "/subscribe/")
+            page.get_by_role("radio", name="Everything in chosen places").check()
+            page.get_by_label("Add a place").fill("Harris")
+            page.locator("#id_email").fill("typist@example.net")
+            page.locator(".subscription-form").get_by_role("button", name="Subscribe").click()
+            # "Harris" alone is Harris County: the lookup finds counties by their bare name.
             page.wait_for_url("**/subscribe/sent/")
 
     browser.run(choose)
-    made = Subscriber.objects.get(email="picker@example.net")
-    assert (made.everything, made.cadence) == (False, "weekly")
-    assert [topic.slug for topic in made.topics.all()] == ["wildfire"]
-    assert [region.slug for region in made.regions.all()] == ["texas"]
+    made = Subscriber.objects.get(email="typist@example.net")
+    assert [region.slug for region in made.regions.all()] == ["harris-county-tx"] and not made.everything
 
 
 @pytest.mark.parametrize("color_scheme", ["light", "dark"])
@@ -89,14 +166,16 @@ def test_subscription_pages_have_no_wcag_violations(browser, newsroom, reader, c
                 page.goto(newsroom.url + url)
                 if name == "subscribe":
                     # With errors shown, and every picker open.
-                    page.get_by_role("radio", name="Only the topics and places I choose").check()
+                    page.get_by_role("radio", name="Chosen topics, only in chosen places").check()
                     page.locator("#id_email").fill("not an address")
                     # Past the browser's own check, to the server's error messages.
                     page.locator(".subscription-form").evaluate("form => { form.noValidate = true; }")
                     page.locator(".subscription-form").get_by_role("button", name="Subscribe").click()
                     page.wait_for_load_state()
                     expect(page.locator("#id_email_error")).to_be_visible()
-                    page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+                    # With the place suggestions open.
+                    page.get_by_role("combobox", name="Add a place").press_sequentially("Hou", delay=30)
+                    expect(page.get_by_role("option", name="Houston, Texas")).to_be_visible()
                 page.evaluate(axe_source)
                 result = page.evaluate(
                     "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS

@@ -135,11 +135,17 @@ def test_the_subscribe_page_offers_scope_and_cadence(client, home, make_post, to
     assert 'value="weekly" id="id_cadence_2" checked' in html
     for topic in topics.values():
         assert f"> {topic.name}</label>" in html
-    # Countries and states always; counties and cities when they have posts.
-    for offered in ["United States", "Mali", "California", "Texas", "Los Angeles, California"]:
-        assert f"> {offered}</label>" in html
-    assert "Houston" not in html and "Los Angeles County" not in html
-    assert "<summary>Counties and cities" in html
+    # The four scopes, and the sentence for the default one with its count (the post is from October).
+    for value in ["everything", "topics", "places", "both"]:
+        assert f'value="{value}"' in html
+    assert "All our posts, in a weekly digest." in html
+    assert "No posts in the last 30 days matched" in html
+    # Places with posts to tick; every other place through the box, not as hundreds of boxes.
+    assert re.search(r'name="regions" value="\d+" id="id_regions_\d+"> Los Angeles, California<', html)
+    for elsewhere in ["Houston", "Los Angeles County", "Mali", "> Texas<", "> United States<"]:
+        assert elsewhere not in html
+    assert 'name="place_names"' in html
+    assert 'src="/static/subscriptions/scope.js" defer' in html
 
 
 def test_a_reader_chooses_topics_places_and_cadence(client, home, topics, regions):
@@ -426,7 +432,8 @@ def test_preferences_change_name_scope_cadence_and_pause(client, people, topics,
     assert_link_page(shown)
     html = shown.content.decode()
     assert "<title>Your subscription | " in html
-    assert 'value="chosen" id="id_scope_1" required checked' in html
+    assert 'value="topics" id="id_scope_1" required checked' in html  # wildfire, anywhere
+    assert "Posts about Wildfire, wherever they happen, in a daily digest." in html
     assert 'value="daily" id="id_cadence_1" required checked' in html
 
     saved = client.post(
@@ -468,8 +475,8 @@ def test_a_place_without_posts_stays_on_offer_to_the_reader_who_chose_it(client,
     html = client.get(preferences(reader)).content.decode()
 
     houston = regions["houston"].pk
-    assert re.search(rf'value="{houston}" id="id_regions_\d+" checked> Houston, Texas', html)
-    assert '<details class="region-group" open>' in html
+    assert f'value="{houston}" id="id_regions_{houston}" checked> Houston, Texas' in html
+    assert "Posts about Wildfire in Houston, Texas, in a daily digest." in html  # and, not or
 
 
 @pytest.mark.parametrize("method", ["get", "post"])

@@ -6,8 +6,8 @@ from django.urls import reverse
 
 from watchdesk.taxonomy.gazetteer import load_gazetteer
 from watchdesk.taxonomy.models import Region
+from watchdesk.taxonomy.place_lookup import PlaceNotFound, full_name, lookup, suggestions, token
 from watchdesk.wire import inbox
-from watchdesk.wire.place_lookup import PlaceNotFound, full_name, lookup, suggestions, token
 from watchdesk.wire.tests import inbox_fixtures
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""Places as editors type them in the inbox's filter: "CA", "Butte", "Butte County, California",
+"""Places as people type them: editors in the inbox's filter, readers in the subscribe form. "CA", "Butte",
 "los-angeles-ca", "US-TX". What a name could mean is asked, never guessed (docs/wire.md, "The inbox").
 
 - Two letters that are a US state's code are the state ("CA" is California, "GA" Georgia); the country
