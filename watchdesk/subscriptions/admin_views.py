@@ -41,6 +41,7 @@ from watchdesk.subscriptions.models import (
     normalise_email,
     request_replies,
 )
+from watchdesk.subscriptions.schedule import zone_choices
 from watchdesk.taxonomy.models import Region, Topic
 
 logger = logging.getLogger(__name__)
@@ -86,13 +87,25 @@ class RegionsField(forms.CharField):
         return regions
 
 
+DETAILS = [
+    "name",
+    "cadence",
+    "time_zone",
+    "digest_hour",
+    "weekly_digest_day",
+    "everything",
+    "topics",
+    "regions",
+]
+
+
 class SubscriberForm(WagtailAdminModelForm):
     regions = RegionsField()
 
     class Meta:
         model = Subscriber
-        fields = ["name", "cadence", "everything", "topics", "regions", "paused"]
-        widgets = {"topics": forms.CheckboxSelectMultiple}
+        fields = [*DETAILS, "paused"]
+        widgets = {"topics": forms.CheckboxSelectMultiple, "time_zone": forms.Select(choices=zone_choices)}
 
     def clean(self):
         data = super().clean()
@@ -106,7 +119,7 @@ class SubscriberForm(WagtailAdminModelForm):
 
 class NewSubscriberForm(SubscriberForm):
     class Meta(SubscriberForm.Meta):
-        fields = ["email", "name", "cadence", "everything", "topics", "regions"]
+        fields = ["email", *DETAILS]
         help_texts = {
             "email": "They are sent a confirmation e-mail and receive nothing else until they click it."
         }
@@ -114,7 +127,10 @@ class NewSubscriberForm(SubscriberForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
-            self.initial.setdefault("cadence", SubscriptionSettings.load().default_cadence)
+            options = SubscriptionSettings.load()
+            self.initial.setdefault("cadence", options.default_cadence)
+            for name, value in options.reader_defaults().items():
+                self.initial.setdefault(name, value)
 
     def clean_email(self):
         email = normalise_email(self.cleaned_data["email"])
