@@ -87,6 +87,7 @@ class RegionsField(forms.CharField):
         return regions
 
 
+TIMING = ["time_zone", "digest_hour", "weekly_digest_day"]
 DETAILS = [
     "name",
     "cadence",
@@ -107,8 +108,17 @@ class SubscriberForm(WagtailAdminModelForm):
         fields = [*DETAILS, "paused"]
         widgets = {"topics": forms.CheckboxSelectMultiple, "time_zone": forms.Select(choices=zone_choices)}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Left out or blank, the digest schedule stays as it is (a new reader's: the site's defaults).
+        for name in TIMING:
+            self.fields[name].required = False
+
     def clean(self):
         data = super().clean()
+        for name in TIMING:
+            if data.get(name) in (None, ""):
+                data[name] = self.initial.get(name, getattr(self.instance, name))
         chosen = data.get("topics") or data.get("regions")
         if data.get("everything") and chosen:
             self.add_error("everything", "Untick this to send only the chosen topics and regions.")
