@@ -136,11 +136,11 @@ class NewSubscriberForm(SubscriberForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        options = SubscriptionSettings.load()
+        # Shown, and used for whatever the submission leaves out (the model's defaults are not the site's).
+        self.initial.update(options.reader_defaults())
         if not self.is_bound:
-            options = SubscriptionSettings.load()
             self.initial.setdefault("cadence", options.default_cadence)
-            for name, value in options.reader_defaults().items():
-                self.initial.setdefault(name, value)
 
     def clean_email(self):
         email = normalise_email(self.cleaned_data["email"])

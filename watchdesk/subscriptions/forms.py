@@ -56,7 +56,6 @@ class TimingFields(forms.Form):
     time_zone = forms.CharField(
         label="Time zone",
         required=False,
-        max_length=64,
         widget=forms.Select,
         validators=[schedule.validate_time_zone],
     )

@@ -2,6 +2,7 @@
 
 from django import template
 from django.template.defaultfilters import date
+from django.utils import timezone
 from django.utils.html import format_html
 
 register = template.Library()
@@ -13,7 +14,7 @@ MOMENT = "M j, Y, g:i A T"
 @register.filter
 def moment(value):
     """A date and time in the current time zone (the site's; the reader's in their e-mails)."""
-    return date(value, MOMENT) if value else ""
+    return date(timezone.localtime(value), MOMENT) if value else ""
 
 
 @register.simple_tag
@@ -22,4 +23,5 @@ def timestamp(value):
     Rendered in the site's zone, never the visitor's: public pages are cached at the edge."""
     if not value:
         return ""
+    value = timezone.localtime(value)
     return format_html('<time datetime="{}" data-local-time>{}</time>', date(value, "c"), moment(value))

@@ -8,9 +8,8 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from watchdesk.delivery import broadcasts, sender
-from watchdesk.delivery.models import Delivery, Digest
+from watchdesk.delivery.models import Broadcast, Delivery, Digest
 from watchdesk.subscriptions.forms import PreferencesForm
-from watchdesk.subscriptions.models import Subscriber
 
 pytestmark = pytest.mark.django_db
 
@@ -233,3 +232,26 @@ def test_a_tick_costs_the_same_few_queries_however_many_readers(
 # insert, the empty select that ends the loop), the schedules to move (1), one update per schedule, the
 # recipient count (1) and the digest's update (1).
 PER_TICK = 1 + (4 + 3 + 1 + 1 + 1 + 1) + (4 + 3 + 1 + 2 + 1 + 1)
+
+
+def test_e_mails_give_times_in_the_reader_s_zone(subscriber, make_post, mail_server, settings):
+    settings.TIME_ZONE = "America/Chicago"
+    since = utc(2026, 12, 4, 2)  # just after the 4 December digest in Kolkata
+    reader_at(subscriber, "Asia/Kolkata", 7, since, email="kolkata@example.net")
+    subscriber("instant-ny@example.net", time_zone="America/New_York")
+    subscriber("instant-in@example.net", time_zone="Asia/Kolkata")
+    post = make_post("Plant fire", published=utc(2026, 12, 4, 18, 5))
+    broadcasts.fan_out_broadcast(Broadcast.objects.get(post=post))
+    assert sender.send_pending() == {"sent": 2}
+
+    def parts(address, index=0):
+        message = mail_server.to(address)[index]
+        return message.get_body(("plain",)).get_content() + message.get_body(("html",)).get_content()
+
+    assert parts("instant-ny@example.net").count("Dec 4, 2026, 1:05 PM EST") == 2
+    assert parts("instant-in@example.net").count("Dec 4, 2026, 11:35 PM IST") == 2
+    assert "CST" not in parts("instant-ny@example.net") + parts("instant-in@example.net")
+
+    broadcasts.plan_digests(utc(2026, 12, 5, 1, 31))
+    assert sender.send_pending() == {"sent": 1}
+    assert parts("kolkata@example.net").count("Dec 4, 2026, 11:35 PM IST") == 2
