@@ -3,12 +3,23 @@
 (function () {
   "use strict";
 
+  // Browsers report ICU's names, some of them the tz database's old spellings; the zone list uses the
+  // current ones (the server accepts both).
+  var CURRENT = {
+    "Asia/Calcutta": "Asia/Kolkata", "Asia/Saigon": "Asia/Ho_Chi_Minh", "Asia/Katmandu": "Asia/Kathmandu",
+    "Asia/Rangoon": "Asia/Yangon", "Europe/Kiev": "Europe/Kyiv", "Atlantic/Faeroe": "Atlantic/Faroe",
+    "America/Buenos_Aires": "America/Argentina/Buenos_Aires", "America/Godthab": "America/Nuuk",
+    "America/Indianapolis": "America/Indiana/Indianapolis", "America/Louisville": "America/Kentucky/Louisville",
+    "Pacific/Truk": "Pacific/Chuuk", "Pacific/Ponape": "Pacific/Pohnpei", "Pacific/Enderbury": "Pacific/Kanton",
+    "Asia/Ulan_Bator": "Asia/Ulaanbaatar", "Asia/Thimbu": "Asia/Thimphu", "Asia/Dacca": "Asia/Dhaka"
+  };
   var browserZone = "";
   try {
     browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
   } catch (error) {
     return;
   }
+  browserZone = CURRENT[browserZone] || browserZone;
 
   // <time data-local-time>: the server wrote the site's zone; read it again in the visitor's.
   var format = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
