@@ -6,14 +6,16 @@ there are, and running it twice (a retried task, two workers, the sweep) adds no
 """
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from watchdesk.delivery.models import Broadcast, Delivery, Digest
 from watchdesk.posts.models import StoryPost
-from watchdesk.subscriptions.models import Cadence, Subscriber, SubscriptionSettings
+from watchdesk.subscriptions import schedule
+from watchdesk.subscriptions.models import Cadence, Subscriber
 
 logger = logging.getLogger(__name__)
 
@@ -80,44 +82,73 @@ def audience(post, topic_ids, region_ids):
 
 
 # Digests ---------------------------------------------------------------------------------------------
-def due_periods(now=None):
-    """The digest periods whose sending time has come today: ``[(cadence, key, period_end)]``."""
+def due_digests(now=None):
+    """The (cadence, UTC instant) of every digest whose time has come for some confirmed reader."""
     now = now or timezone.now()
-    options = SubscriptionSettings.load()
-    local = timezone.localtime(now)
-    send_at = timezone.make_aware(datetime.combine(local.date(), options.digest_time), local.tzinfo)
-    if local < send_at:
-        return []
-    periods = [(Digest.Cadence.DAILY, f"daily:{local.date().isoformat()}", send_at)]
-    if local.weekday() == options.weekly_digest_day:
-        periods.append((Digest.Cadence.WEEKLY, f"weekly:{local.date().isoformat()}", send_at))
-    return periods
+    return list(
+        Subscriber.objects.confirmed()
+        .filter(next_digest_at__lte=now, cadence__in=Digest.Cadence.values)
+        .values_list("cadence", "next_digest_at")
+        .distinct()
+        .order_by("next_digest_at", "cadence")
+    )
 
 
 def plan_digests(now=None):
-    """Create today's due digests (once each, whoever runs this) and fan them out. Returns the digests
-    that were fanned out by this call."""
+    """Create each due digest (once, whoever runs this) and fan it out. Returns the digests fanned out."""
+    now = now or timezone.now()
     fanned = []
-    for cadence, key, period_end in due_periods(now):
+    for cadence, instant in due_digests(now):
         digest, _ = Digest.objects.get_or_create(
-            key=key, defaults={"cadence": cadence, "period_end": period_end}
+            key=schedule.digest_key(cadence, instant), defaults={"cadence": cadence, "period_end": instant}
         )
-        if digest.fanned_out_at is None:
-            fan_out_digest(digest)
-            fanned.append(digest)
+        fan_out_digest(digest, now)
+        fanned.append(digest)
     return fanned
 
 
-def fan_out_digest(digest):
-    recipients = _insert(
-        Subscriber.objects.receiving().filter(cadence=digest.cadence, confirmed_at__lt=digest.period_end),
-        digest=digest,
-    )
-    Digest.objects.filter(pk=digest.pk, fanned_out_at__isnull=True).update(
-        fanned_out_at=timezone.now(), recipients=recipients
+def fan_out_digest(digest, now=None):
+    """Write a ledger row for each receiving reader due at this digest's instant, then move every
+    confirmed reader due then to their next digest time. Safe to repeat: rows are unique per digest and
+    per reader's local period, and readers already moved on are not due here any more."""
+    now = now or timezone.now()
+    due = Subscriber.objects.confirmed().filter(cadence=digest.cadence, next_digest_at=digest.period_end)
+    _insert_digest(due.receiving().filter(confirmed_at__lt=digest.period_end), digest)
+    after = max(digest.period_end, now)
+    # Paused readers move on too: resuming does not send a digest at once.
+    readers = due.values_list("time_zone", "digest_hour", "weekly_digest_day").distinct().order_by()
+    for zone, hour, weekday in readers:
+        due.filter(time_zone=zone, digest_hour=hour, weekly_digest_day=weekday).update(
+            next_digest_at=schedule.next_send(after, digest.cadence, zone, hour, weekday)
+        )
+    recipients = digest.deliveries.count()
+    Digest.objects.filter(pk=digest.pk).update(
+        fanned_out_at=Coalesce("fanned_out_at", Value(now)), recipients=recipients
     )
     logger.info("%s: %s recipients", digest, recipients)
     return recipients
+
+
+def _insert_digest(subscribers, digest):
+    """``_insert`` for a digest: each row also carries its reader's local period."""
+    last = 0
+    while True:
+        chunk = list(subscribers.filter(pk__gt=last).order_by("pk").values_list("pk", "time_zone")[:CHUNK])
+        if not chunk:
+            return
+        periods = {}
+        for _, zone in chunk:
+            if zone not in periods:
+                periods[zone] = schedule.period_of(digest.cadence, digest.period_end, zone)
+        Delivery.objects.bulk_create(
+            [
+                Delivery(kind=Delivery.Kind.DIGEST, subscriber_id=pk, digest=digest, period=periods[zone])
+                for pk, zone in chunk
+            ],
+            ignore_conflicts=True,
+            batch_size=500,
+        )
+        last = chunk[-1][0]
 
 
 def digest_posts(subscriber, digest):

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from wagtail.models import Site
 
 from watchdesk.core.models import SiteIdentity
@@ -218,7 +219,9 @@ def subscriber_message(kind, subscriber, context=None, *, unsubscribe=True):
         **(context or {}),
     }
     identity = site_identity()
-    subject, text, html = render(kind, context, identity)
+    # Times in the message read in the reader's own zone.
+    with timezone.override(subscriber.time_zone):
+        subject, text, html = render(kind, context, identity)
     return Outgoing(
         to=subscriber.email,
         to_name=subscriber.name,
@@ -242,18 +245,19 @@ def post_context(post):
 
 
 class PostFrame:
-    """A post's e-mail rendered once, with placeholders where each subscriber's links go."""
+    """A post's e-mail rendered once per time zone, with placeholders where each subscriber's links go."""
 
-    def __init__(self, post):
+    def __init__(self, post, time_zone=None):
         self.post = post
         identity = site_identity()
         self.list_id = list_id(identity)
         self.sender = from_header(identity)
-        self.subject, self.text, self.html = render(
-            "post",
-            {**post_context(post), "preferences_url": PREFERENCES, "unsubscribe_url": UNSUBSCRIBE},
-            identity,
-        )
+        with timezone.override(time_zone or settings.TIME_ZONE):
+            self.subject, self.text, self.html = render(
+                "post",
+                {**post_context(post), "preferences_url": PREFERENCES, "unsubscribe_url": UNSUBSCRIBE},
+                identity,
+            )
         # Readers' links differ only by their token: reverse() them once here, not three times per reader.
         self.unsubscribe_url, self.preferences_url = (
             settings.SITE_URL + reverse(f"subscriptions:{name}", args=[READER_LINK])

@@ -1,12 +1,16 @@
 """The send ledger: what is to be e-mailed to whom, and what became of each message.
 
 ``Broadcast`` is written in the same transaction that publishes a post (the outbox pattern) and exists at
-most once per post, so republishing never sends again. ``Digest`` is one daily or weekly period. Fan-out
-turns either into ``Delivery`` rows, unique per (broadcast, subscriber) and per (digest, subscriber): a
-rerun, a double click or a second worker adds nothing. Workers claim pending rows with a lease, send
+most once per post, so republishing never sends again. ``Digest`` is one cadence's sending at one UTC
+instant, for every reader whose local digest hour falls on it. Fan-out turns either into ``Delivery``
+rows, unique per (broadcast, subscriber), per (digest, subscriber) and, for digests, per (subscriber,
+their local day or week): a rerun, a double click, a second worker or a reader moving their digest hour
+adds nothing. Workers claim pending rows with a lease, send
 them, and mark each one sent the moment the mail server accepts it; a sweep hands back the rows of a
 worker that died holding a lease.
 """
+
+from datetime import UTC
 
 from django.db import models
 from django.db.models import Count, Q
@@ -32,9 +36,9 @@ class Digest(models.Model):
         WEEKLY = "weekly", "Weekly"
 
     cadence = models.CharField(max_length=6, choices=Cadence.choices)
-    # "daily:2026-11-29", "weekly:2026-11-30": one row per period, ever.
+    # "daily:2026-11-29T13:00Z": one row per cadence and sending instant, ever.
     key = models.CharField(max_length=40, unique=True)
-    period_end = models.DateTimeField(help_text="Posts published up to this moment are included.")
+    period_end = models.DateTimeField(help_text="When it is sent; posts published up to then are included.")
     created_at = models.DateTimeField(default=timezone.now)
     fanned_out_at = models.DateTimeField(null=True, blank=True)
     recipients = models.PositiveIntegerField(default=0)
@@ -43,7 +47,7 @@ class Digest(models.Model):
         ordering = ["-period_end"]
 
     def __str__(self):
-        return f"{self.get_cadence_display()} digest of {timezone.localtime(self.period_end):%Y-%m-%d}"
+        return f"{self.get_cadence_display()} digest of {self.period_end.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 class DeliveryQuerySet(models.QuerySet):
@@ -87,6 +91,9 @@ class Delivery(models.Model):
         Digest, on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries"
     )
 
+    # A digest's period for its reader, "daily:2026-12-04" (their local date) or "weekly:2026-W49".
+    period = models.CharField(max_length=20, null=True, blank=True)
+
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
@@ -105,6 +112,7 @@ class Delivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["broadcast", "subscriber"], name="one_delivery_per_broadcast"),
             models.UniqueConstraint(fields=["digest", "subscriber"], name="one_delivery_per_digest"),
+            models.UniqueConstraint(fields=["subscriber", "period"], name="one_digest_per_reader_period"),
             models.CheckConstraint(
                 condition=Q(kind="post", broadcast__isnull=False, digest__isnull=True)
                 | Q(kind="digest", digest__isnull=False, broadcast__isnull=True)

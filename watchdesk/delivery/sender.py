@@ -139,7 +139,7 @@ class Pacer:
 
 
 class Composer:
-    """Builds each row's message; a post is rendered once per batch, not once per reader."""
+    """Builds each row's message; a post is rendered once per batch and time zone, not once per reader."""
 
     def __init__(self):
         self.frames = {}
@@ -147,9 +147,10 @@ class Composer:
     def __call__(self, row):
         subscriber = row.subscriber
         if row.kind == Delivery.Kind.POST:
-            frame = self.frames.get(row.broadcast_id)
+            key = (row.broadcast_id, subscriber.time_zone)
+            frame = self.frames.get(key)
             if frame is None:
-                frame = self.frames[row.broadcast_id] = messages.PostFrame(row.broadcast.post)
+                frame = self.frames[key] = messages.PostFrame(row.broadcast.post, subscriber.time_zone)
             return frame.for_subscriber(subscriber)
         if row.kind == Delivery.Kind.DIGEST:
             posts = digest_posts(subscriber, row.digest)

@@ -46,8 +46,9 @@ def answer(form_name, data, now=None):
     now = now or timezone.now()
     data = MultiValueDict(data)
     if form_name == SUBSCRIBE:
-        default_cadence = SubscriptionSettings.load().default_cadence
-        form = SubscribeForm(data, default_cadence=default_cadence)
+        options = SubscriptionSettings.load()
+        default_cadence = options.default_cadence
+        form = SubscribeForm(data, default_cadence=default_cadence, reader_defaults=options.reader_defaults())
     else:
         form = EmailForm(data)
     if not form.is_valid():
@@ -82,7 +83,13 @@ def register(form, default_cadence, now):
     changes = form.changes()
     topics, regions = changes.pop("topics", None), changes.pop("regions", None)
     subscriber, created = Subscriber.objects.select_for_update().get_or_create(
-        email=email, defaults={"cadence": default_cadence, "source": Subscriber.Source.FORM, **changes}
+        email=email,
+        defaults={
+            "cadence": default_cadence,
+            **form.reader_defaults,
+            "source": Subscriber.Source.FORM,
+            **changes,
+        },
     )
     if subscriber.status == Status.CONFIRMED:
         kind = Reply.WELCOME_BACK

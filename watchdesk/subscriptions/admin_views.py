@@ -41,6 +41,7 @@ from watchdesk.subscriptions.models import (
     normalise_email,
     request_replies,
 )
+from watchdesk.subscriptions.schedule import zone_choices
 from watchdesk.taxonomy.models import Region, Topic
 
 logger = logging.getLogger(__name__)
@@ -87,16 +88,38 @@ class RegionsField(forms.CharField):
         return regions
 
 
+TIMING = ["time_zone", "digest_hour", "weekly_digest_day"]
+DETAILS = [
+    "name",
+    "cadence",
+    "time_zone",
+    "digest_hour",
+    "weekly_digest_day",
+    "everything",
+    "topics",
+    "regions",
+]
+
+
 class SubscriberForm(WagtailAdminModelForm):
     regions = RegionsField()
 
     class Meta:
         model = Subscriber
-        fields = ["name", "cadence", "everything", "topics", "regions", "paused"]
-        widgets = {"topics": forms.CheckboxSelectMultiple}
+        fields = [*DETAILS, "paused"]
+        widgets = {"topics": forms.CheckboxSelectMultiple, "time_zone": forms.Select(choices=zone_choices)}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Left out or blank, the digest schedule stays as it is (a new reader's: the site's defaults).
+        for name in TIMING:
+            self.fields[name].required = False
 
     def clean(self):
         data = super().clean()
+        for name in TIMING:
+            if data.get(name) in (None, ""):
+                data[name] = self.initial.get(name, getattr(self.instance, name))
         chosen = data.get("topics") or data.get("regions")
         if data.get("everything") and chosen:
             self.add_error("everything", "Untick this to send only the chosen topics and regions.")
@@ -107,15 +130,18 @@ class SubscriberForm(WagtailAdminModelForm):
 
 class NewSubscriberForm(SubscriberForm):
     class Meta(SubscriberForm.Meta):
-        fields = ["email", "name", "cadence", "everything", "topics", "regions"]
+        fields = ["email", *DETAILS]
         help_texts = {
             "email": "They are sent a confirmation e-mail and receive nothing else until they click it."
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        options = SubscriptionSettings.load()
+        # Shown, and used for whatever the submission leaves out (the model's defaults are not the site's).
+        self.initial.update(options.reader_defaults())
         if not self.is_bound:
-            self.initial.setdefault("cadence", SubscriptionSettings.load().default_cadence)
+            self.initial.setdefault("cadence", options.default_cadence)
 
     def clean_email(self):
         email = normalise_email(self.cleaned_data["email"])

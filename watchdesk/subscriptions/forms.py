@@ -6,8 +6,8 @@ from django import forms
 from django.db.models import Count
 
 from watchdesk.posts.models import StoryPostRegion
-from watchdesk.subscriptions import scope
-from watchdesk.subscriptions.models import Cadence, normalise_email
+from watchdesk.subscriptions import schedule, scope
+from watchdesk.subscriptions.models import Cadence, Weekday, normalise_email
 from watchdesk.subscriptions.scope import BOTH, EVERYTHING, PLACES, TOPICS, either
 from watchdesk.taxonomy import place_lookup
 from watchdesk.taxonomy.models import Region, Topic
@@ -53,6 +53,39 @@ class EmailForm(forms.Form):
 class ScopeChoiceField(forms.ChoiceField):
     def valid_value(self, value):
         return value == CHOSEN or super().valid_value(value)
+
+
+class TimingFields(forms.Form):
+    """When digests arrive: the reader's time zone, hour and weekly day. Put before ``ScopeForm`` in the
+    bases. Each may be missing (the Stay Informed box sends at most the zone its script guessed)."""
+
+    time_zone = forms.CharField(
+        label="Time zone",
+        required=False,
+        widget=forms.Select,
+        validators=[schedule.validate_time_zone],
+    )
+    digest_hour = forms.TypedChoiceField(
+        label="Digest time", required=False, coerce=int, empty_value=None, choices=schedule.hour_choices
+    )
+    weekly_digest_day = forms.TypedChoiceField(
+        label="Weekly digest day", required=False, coerce=int, empty_value=None, choices=Weekday.choices
+    )
+    TIMING = ["time_zone", "digest_hour", "weekly_digest_day"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        chosen = self["time_zone"].value() or ""
+        choices = schedule.zone_choices()
+        if chosen in schedule.known_zones() and not any(chosen == v for _, g in choices for v, _ in g):
+            choices = [*choices, ("Other", [(chosen, chosen)])]
+        self.fields["time_zone"].widget.choices = choices
+
+    def changes(self):
+        values = super().changes()
+        chosen = {name: self.cleaned_data.get(name) for name in self.TIMING}
+        values.update({name: value for name, value in chosen.items() if value not in (None, "")})
+        return values
 
 
 class ScopeForm(forms.Form):
@@ -222,21 +255,27 @@ class ScopeForm(forms.Form):
         ]
 
 
-class SubscribeForm(ScopeForm):
+class SubscribeForm(TimingFields, ScopeForm):
     email = email_field()
 
     field_order = ["email", "name", "scope", "topics", "regions", "place_names", "cadence"]
 
-    def __init__(self, *args, default_cadence=Cadence.INSTANT, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, default_cadence=Cadence.INSTANT, reader_defaults=None, **kwargs):
+        # The site's digest schedule (SubscriptionSettings.reader_defaults): shown, and given to a new
+        # reader for whatever the submission leaves out.
+        self.reader_defaults = reader_defaults or {}
+        super().__init__(*args, initial=self.reader_defaults, **kwargs)
         self.fields["scope"].initial = EVERYTHING
         self.fields["cadence"].initial = default_cadence
+        if not self.is_bound:
+            # Nobody chose this zone yet: the page's script may replace it with the browser's.
+            self.fields["time_zone"].widget.attrs["data-zone-guess"] = "browser"
 
     def clean_email(self):
         return normalise_email(self.cleaned_data["email"])
 
 
-class PreferencesForm(ScopeForm):
+class PreferencesForm(TimingFields, ScopeForm):
     paused = forms.BooleanField(
         label="Pause: send me nothing until I come back and untick this", required=False
     )
@@ -253,6 +292,7 @@ class PreferencesForm(ScopeForm):
             "regions": regions,
             "cadence": subscriber.cadence,
             "paused": subscriber.paused,
+            **{name: getattr(subscriber, name) for name in self.TIMING},
         }
         super().__init__(*args, initial=initial, **kwargs)
         self.fields["scope"].required = self.fields["cadence"].required = True
@@ -265,7 +305,9 @@ class PreferencesForm(ScopeForm):
         subscriber.everything = values["everything"]
         subscriber.cadence = values["cadence"]
         subscriber.paused = self.cleaned_data["paused"]
-        subscriber.save(update_fields=["name", "everything", "cadence", "paused"])
+        for name in self.TIMING:
+            setattr(subscriber, name, values.get(name, getattr(subscriber, name)))
+        subscriber.save(update_fields=["name", "everything", "cadence", "paused", *self.TIMING])
         subscriber.topics.set(values["topics"])
         subscriber.regions.set(values["regions"])
         return subscriber

@@ -19,6 +19,7 @@ from django.utils import timezone
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, HelpPanel
 from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 
+from watchdesk.subscriptions import schedule
 from watchdesk.subscriptions.scope import scope_words
 from watchdesk.subscriptions.signals import reply_requested, subscriber_confirmed
 from watchdesk.taxonomy.models import Region
@@ -38,6 +39,10 @@ def mask_email(address):
     local, _, domain = (address or "").partition("@")
     name, dot, top = domain.rpartition(".")
     return f"{local[:1]}•••@{(name or top)[:1]}•••{dot}{top if name else ''}"
+
+
+def default_time_zone():
+    return settings.TIME_ZONE
 
 
 def normalise_email(address):
@@ -165,6 +170,18 @@ class Subscriber(models.Model):
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
     # The end of the last digest period this subscriber was sent (or skipped because nothing was new).
     last_digest_at = models.DateTimeField(null=True, blank=True)
+    # When digests reach this reader: in their zone, at their hour (and on their day, for weekly ones).
+    time_zone = models.CharField(
+        max_length=64, default=default_time_zone, validators=[schedule.validate_time_zone]
+    )
+    digest_hour = models.PositiveSmallIntegerField(
+        "digest time", choices=schedule.hour_choices(), default=7, help_text="In the reader's time zone."
+    )
+    weekly_digest_day = models.PositiveSmallIntegerField(
+        "weekly digest day", choices=Weekday.choices, default=Weekday.MONDAY
+    )
+    # The UTC instant of their next digest, kept by save() and the planner: the tick is one range scan.
+    next_digest_at = models.DateTimeField(null=True, blank=True, editable=False)
     # [[ISO time, Reply], ...] over the last day: what anyone can make us send to this address is capped.
     recent_replies = models.JSONField(default=list, blank=True, editable=False)
 
@@ -173,13 +190,28 @@ class Subscriber(models.Model):
     class Meta:
         ordering = ["-created_at"]
         permissions = [("view_subscriber_addresses", "Can see subscribers' e-mail addresses")]
+        indexes = [models.Index(fields=["status", "next_digest_at"], name="subscriber_digest_due")]
 
     def __str__(self):
         return self.email
 
-    def save(self, *args, **kwargs):
+    def save(self, *args, update_fields=None, **kwargs):
         self.email = normalise_email(self.email)
-        super().save(*args, **kwargs)
+        if update_fields is None or SCHEDULE_FIELDS.intersection(update_fields):
+            self.next_digest_at = self.first_digest_after()
+            if update_fields is not None:
+                update_fields = {*update_fields, "next_digest_at"}
+        super().save(*args, update_fields=update_fields, **kwargs)
+
+    def first_digest_after(self):
+        """The next digest time after the last one (or the confirmation); None for no digest. Counting
+        from the row, not the clock: the planner sends an overdue one late rather than not at all."""
+        since = self.last_digest_at or self.confirmed_at
+        if self.status != self.Status.CONFIRMED or self.cadence == Cadence.INSTANT or since is None:
+            return None
+        return schedule.next_send(
+            since, self.cadence, self.time_zone, self.digest_hour, self.weekly_digest_day
+        )
 
     # Links -------------------------------------------------------------------------------------------
     @property
@@ -253,6 +285,12 @@ class Subscriber(models.Model):
         if self.everything:
             return "Everything"
         return scope_words(list(self.topics.all()), list(self.regions.all()))
+
+
+# Changing any of these moves the next digest (confirming sets last_digest_at).
+SCHEDULE_FIELDS = frozenset(
+    ["status", "cadence", "time_zone", "digest_hour", "weekly_digest_day", "last_digest_at", "confirmed_at"]
+)
 
 
 def request_replies(subscribers, kind, now=None):
@@ -333,9 +371,17 @@ class SubscriptionSettings(BaseGenericSetting):
         help_text="What a new subscriber from the Stay Informed box gets until they choose otherwise.",
     )
     digest_time = models.TimeField(
-        default=time(7, 0), help_text="Local time (the site's TIME_ZONE) at which digests go out."
+        "default digest time",
+        default=time(7, 0),
+        help_text="The digest hour new readers start with, in the site's time zone (TIME_ZONE) unless "
+        "their browser tells us theirs. Each reader can change their own; only the hour is used.",
     )
-    weekly_digest_day = models.PositiveSmallIntegerField(choices=Weekday.choices, default=Weekday.MONDAY)
+    weekly_digest_day = models.PositiveSmallIntegerField(
+        "default weekly digest day",
+        choices=Weekday.choices,
+        default=Weekday.MONDAY,
+        help_text="The day new readers' weekly digests start on; each reader can change their own.",
+    )
     staff_notice_email = models.EmailField(
         "tell staff about new subscribers",
         blank=True,
@@ -351,6 +397,14 @@ class SubscriptionSettings(BaseGenericSetting):
             "docs/configuration.md."
         ),
     ]
+
+    def reader_defaults(self):
+        """The digest schedule a new reader starts with."""
+        return {
+            "time_zone": settings.TIME_ZONE,
+            "digest_hour": self.digest_time.hour,
+            "weekly_digest_day": self.weekly_digest_day,
+        }
 
     class Meta:
         verbose_name = "subscription settings"

@@ -117,11 +117,15 @@ def _check_inbox(name="subscriptions:sent"):
 def subscribe(request):
     subscription_settings = SubscriptionSettings.load(request)
     default_cadence = subscription_settings.default_cadence
-    form = SubscribeForm(request.POST if request.method == "POST" else None, default_cadence=default_cadence)
+    form = SubscribeForm(
+        request.POST if request.method == "POST" else None,
+        default_cadence=default_cadence,
+        reader_defaults=subscription_settings.reader_defaults(),
+    )
     if request.method == "POST" and _accepted(request, form):
         _answer_later(request, address_requests.SUBSCRIBE)
         return _check_inbox()
-    context = {"form": form, "subscription_settings": subscription_settings, "time_zone": settings.TIME_ZONE}
+    context = {"form": form, "subscription_settings": subscription_settings}
     return render(request, "subscriptions/subscribe.html", context)
 
 
@@ -282,7 +286,6 @@ def preferences(request, token):
         "resubscribed": "resubscribed" in request.GET,
         "suppressed": _suppressed(subscriber.email),
         "subscription_settings": SubscriptionSettings.load(request),
-        "time_zone": settings.TIME_ZONE,
     }
     return render(request, "subscriptions/preferences.html", context)
 

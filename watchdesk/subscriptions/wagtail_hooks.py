@@ -58,6 +58,10 @@ class SubscriberViewSet(ModelViewSet):
         "confirmed_at",
         "unsubscribed_at",
         "last_digest_at",
+        "time_zone",
+        "digest_hour",
+        "weekly_digest_day",
+        "next_digest_at",
     ]
 
     def get_form_class(self, for_update=False):

@@ -25,13 +25,13 @@ def at(day, hour, minute=0):
     return datetime(2026, 11, day, hour, minute, tzinfo=UTC) + timedelta(hours=6)
 
 
-def test_nothing_is_due_before_the_configured_local_time(digest_time):
-    assert broadcasts.due_periods(at(24, 6, 59)) == []
-    due = broadcasts.due_periods(at(24, 7, 0))
-    assert [(cadence, key) for cadence, key, _ in due] == [("daily", "daily:2026-11-24")]
+def test_nothing_is_due_before_the_reader_s_local_time(digest_time, subscriber):
+    subscriber(cadence="daily", last_digest_at=at(23, 7))
+    subscriber(cadence="weekly", last_digest_at=at(23, 7))
+    assert broadcasts.due_digests(at(24, 6, 59)) == []
+    assert broadcasts.due_digests(at(24, 7, 0)) == [("daily", at(24, 7))]
     # Monday 30 November: the weekly digest as well.
-    monday = [key for _, key, _ in broadcasts.due_periods(at(30, 9))]
-    assert monday == ["daily:2026-11-30", "weekly:2026-11-30"]
+    assert broadcasts.due_digests(at(30, 9)) == [("daily", at(24, 7)), ("weekly", at(30, 7))]
 
 
 def test_a_daily_digest_lists_the_new_posts_in_scope_once(
@@ -47,7 +47,7 @@ def test_a_daily_digest_lists_the_new_posts_in_scope_once(
     make_post("Evening fire", topics=[topics["wildfire"]], published=at(24, 6, 30))
     make_post("After the digest", topics=[topics["wildfire"]], published=at(24, 7, 30))
 
-    assert [d.key for d in broadcasts.plan_digests(at(24, 7, 1))] == ["daily:2026-11-24"]
+    assert [d.key for d in broadcasts.plan_digests(at(24, 7, 1))] == ["daily:2026-11-24T13:00Z"]
     assert sender.send_pending() == {"sent": 1}
     [message] = mail_server.to("daily@example.net")
     assert "daily digest, 2 new posts" in message["Subject"]

@@ -76,8 +76,8 @@ def test_post_page_shows_its_parts_in_reading_order(client, make_post, topics, r
         '<p class="byline">By <a href="/authors/dana-ortiz/" rel="author">Dana Ortiz</a></p>',
         '<span class="outlet">Valley Courier</span>',
         "Originally published <time",
-        'Posted <a href="/archive/2026/11/"><time datetime="2026-11-02T12:00:00+00:00">'
-        "November 2, 2026</time>",
+        'Posted <a href="/archive/2026/11/"><time datetime="2026-11-02T12:00:00+00:00" data-local-time>'
+        "Nov 2, 2026, 12:00 PM UTC</time>",
         "<p>Chief Ruiz said the line held overnight.</p>",
         ">Full story<",
         '<a href="/topics/wildfire/">Wildfire</a>',
