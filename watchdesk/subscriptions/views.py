@@ -12,6 +12,7 @@ subscriber's signed link token). They set no cookie and need no CSRF token: whoe
 post to it directly anyway. They are never cached or indexed, and their URL never leaves in a Referer.
 """
 
+import hashlib
 from functools import wraps
 
 from django.conf import settings
@@ -28,6 +29,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from watchdesk.core import ratelimit
 from watchdesk.core.clientip import client_ip
+from watchdesk.posts.models import StoryPostRegion
 from watchdesk.subscriptions import address_requests, scope
 from watchdesk.subscriptions.forms import EmailForm, PreferencesForm, SubscribeForm
 from watchdesk.subscriptions.models import ConfirmationToken, Subscriber, SubscriptionSettings, Suppression
@@ -208,7 +210,9 @@ def places(request):
     text = " ".join(request.GET.get("q", "").split())[:100].casefold()
 
     def answer():
-        found = place_lookup.suggestions(text)
+        # Places the site has posted about come first: "Harr" is Harris County, Texas, on a Texan site.
+        in_the_news = StoryPostRegion.objects.filter(page__live=True).values("region_id")
+        found = place_lookup.suggestions(text, in_the_news=in_the_news)
         return {
             "places": [
                 {"id": region.pk, "name": place_lookup.full_name(region), "kind": region.get_kind_display()}
@@ -216,7 +220,9 @@ def places(request):
             ]
         }
 
-    return _public_json(request, f"subscribe-places:{text}", answer)
+    # Hashed: the typed text may hold spaces and any character, which some cache backends refuse in keys.
+    key = hashlib.sha256(text.encode()).hexdigest()[:32]
+    return _public_json(request, f"subscribe-places:{key}", answer)
 
 
 @require_safe

@@ -151,10 +151,12 @@ def named(name, within=None):
     return list(found[: MAX_CHOICES * 4])
 
 
-def suggestions(prefix, limit=10):
-    """Places whose name starts with ``prefix``, for the filter's type-ahead: that very name first,
-    then names going on with a word, then countries and states, then the biggest; a two-letter state
-    code puts its state first."""
+def suggestions(prefix, limit=10, in_the_news=None):
+    """Places whose name starts with ``prefix``, for a type-ahead: that very name first, then names
+    going on with a word, then the places in ``in_the_news`` (region ids, a subquery: places the site
+    covers), then countries and states, then the biggest; a two-letter state code puts its state first.
+    The gazetteer has no population for counties, so without ``in_the_news`` "Harr" lists Harris County,
+    Texas after every town called Harr..."""
     prefix = " ".join((prefix or "").split())
     if len(prefix) < 2:
         return []
@@ -164,8 +166,15 @@ def suggestions(prefix, limit=10):
         default=Value(2),
         output_field=IntegerField(),
     )
-    regions = Region.objects.select_related("parent").annotate(rank=KIND_RANK, closeness=closeness)
-    found = regions.filter(name__istartswith=prefix).order_by("closeness", "rank", "-population", "name")
+    covered = Value(0)
+    if in_the_news is not None:
+        covered = Case(When(pk__in=in_the_news, then=Value(0)), default=Value(1), output_field=IntegerField())
+    regions = Region.objects.select_related("parent").annotate(
+        rank=KIND_RANK, closeness=closeness, covered=covered
+    )
+    found = regions.filter(name__istartswith=prefix).order_by(
+        "closeness", "covered", "rank", "-population", "name"
+    )
     found = list(found[:limit])
     if STATE_CODE.fullmatch(prefix):
         state = regions.filter(code=f"US-{prefix.upper()}").first()

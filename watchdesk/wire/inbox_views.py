@@ -103,7 +103,10 @@ class PlacesJSONView(InboxPermission, View):
     def get(self, request):
         places = [
             {"value": place_lookup.full_name(region), "slug": region.slug, "kind": region.get_kind_display()}
-            for region in place_lookup.suggestions(request.GET.get("q", ""))
+            # Places the wire has placed items in come first.
+            for region in place_lookup.suggestions(
+                request.GET.get("q", ""), in_the_news=ItemPlace.objects.values("region_id")
+            )
         ]
         return JsonResponse({"places": places})
 

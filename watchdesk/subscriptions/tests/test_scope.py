@@ -246,6 +246,25 @@ def test_the_type_ahead_suggests_from_the_whole_gazetteer(client, places, django
     assert client.post("/subscribe/places.json", {"q": "Harr"}).status_code == 405
 
 
+def test_the_type_ahead_puts_places_the_site_covers_first(client, make_post, places):
+    """The gazetteer has no population for counties: without posts, the bigger Harris County leads; once
+    the site posts about Harrison County, a reader typing "Harr" most likely means that one."""
+
+    def names():
+        return [
+            place["name"] for place in client.get("/subscribe/places.json", {"q": "Harr"}).json()["places"]
+        ]
+
+    assert names() == ["Harris County, Texas", "Harrison County, Texas"]
+    make_post("Pipeline leak near Marshall", regions=[places["harrison"]], published=timezone.now())
+    cache.clear()
+    assert names() == ["Harrison County, Texas", "Harris County, Texas"]
+    # An exact name still comes first.
+    assert client.get("/subscribe/places.json", {"q": "Harris County"}).json()["places"][0]["name"] == (
+        "Harris County, Texas"
+    )
+
+
 def test_a_network_asking_too_often_is_refused_but_cached_answers_still_flow(client, places, monkeypatch):
     monkeypatch.setattr(views, "HELPER_IP_LIMIT", 2)
     assert client.get("/subscribe/places.json", {"q": "Harr"}).status_code == 200
