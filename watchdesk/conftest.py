@@ -5,6 +5,7 @@ from itertools import count
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.cache import caches
 from django.core.management import call_command
 from django.db import connections
 from django.test import override_settings
@@ -38,6 +39,14 @@ def fresh_wire_caches():
 
     places.forget_geotagger()
     topics.forget_matcher()
+
+
+@pytest.fixture(autouse=True)
+def empty_caches():
+    """Every test starts with empty Django caches: cached answers (the subscribe form's counts, rate
+    limits) live per process, and another test's posts would show through them."""
+    for cache in caches.all():
+        cache.clear()
 
 
 @pytest.fixture

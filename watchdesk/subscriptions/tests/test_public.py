@@ -117,7 +117,7 @@ def test_a_reader_subscribes_from_the_box_and_gets_everything_at_the_default_cad
 
 
 def test_the_subscribe_page_offers_scope_and_cadence(client, home, make_post, topics, regions):
-    make_post(regions=[regions["los_angeles"]])
+    make_post(regions=[regions["los_angeles"]], published=timezone.now() - timedelta(days=45))
     site_settings = SubscriptionSettings.load()
     site_settings.default_cadence = "weekly"
     site_settings.save()
@@ -135,7 +135,7 @@ def test_the_subscribe_page_offers_scope_and_cadence(client, home, make_post, to
     assert 'value="weekly" id="id_cadence_2" checked' in html
     for topic in topics.values():
         assert f"> {topic.name}</label>" in html
-    # The four scopes, and the sentence for the default one with its count (the post is from October).
+    # The four scopes, and the sentence for the default one with its count (the post is 45 days old).
     for value in ["everything", "topics", "places", "both"]:
         assert f'value="{value}"' in html
     assert "All our posts, in a weekly digest." in html
