@@ -76,7 +76,7 @@ def audience_words(audience, mailed):
             "and in the feeds."
         )
     return (
-        f"The update goes to {at_once_words(audience)} at once and into "
+        f"The update goes to {at_once_words(audience)} and into "
         f"{people(audience['digest'], 'reader’s', 'readers’')} next digest."
     )
 

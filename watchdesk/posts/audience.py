@@ -25,8 +25,8 @@ def people(n, one, many):
 
 
 def at_once_words(audience):
-    """ "5 subscribers (2 of them digest readers who asked for breaking news)": who gets it at once."""
-    words = people(audience["instant"], "subscriber", "subscribers")
+    """ "5 subscribers at once (2 of them digest readers who asked for breaking news)"."""
+    words = people(audience["instant"], "subscriber", "subscribers") + " at once"
     if breaking := audience.get("breaking"):
         words += f" ({people(breaking, 'digest reader', 'digest readers').replace(' ', ' of them ', 1)}"
         words += " who asked for breaking news)"
@@ -47,7 +47,7 @@ def describe(audience, *, ticked=True):
     digest = people(audience["digest"], "reader's", "readers'")
     if not ticked:
         return (
-            f"Nobody will be e-mailed. Ticked, this post would go to {instant} at once and into {digest} "
+            f"Nobody will be e-mailed. Ticked, this post would go to {instant} and into {digest} "
             "next digest."
         )
-    return f"Publishing e-mails this post to {instant} at once and puts it in {digest} next digest."
+    return f"Publishing e-mails this post to {instant} and puts it in {digest} next digest."
