@@ -93,10 +93,10 @@ class TimingFields(forms.Form):
         values.update({name: value for name, value in chosen.items() if value not in (None, "")})
         # A form without the cadence (the Stay Informed box) has no such box either: leave it as it is.
         if self.cleaned_data.get("cadence"):
-            values["urgent_at_once"] = self.urgent_at_once()
+            values["urgent_at_once"] = self.breaking_news_at_once()
         return values
 
-    def urgent_at_once(self):
+    def breaking_news_at_once(self):
         """Ticked, for a digest: an instant reader gets everything at once anyway."""
         data = self.cleaned_data
         return bool(data.get("urgent_at_once")) and data.get("cadence") != Cadence.INSTANT
