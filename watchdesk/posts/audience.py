@@ -47,7 +47,6 @@ def describe(audience, *, ticked=True):
     digest = people(audience["digest"], "reader's", "readers'")
     if not ticked:
         return (
-            f"Nobody will be e-mailed. Ticked, this post would go to {instant} and into {digest} "
-            "next digest."
+            f"Nobody will be e-mailed. Ticked, this post would go to {instant} and into {digest} next digest."
         )
     return f"Publishing e-mails this post to {instant} and puts it in {digest} next digest."

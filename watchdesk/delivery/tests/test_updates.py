@@ -296,4 +296,3 @@ def test_the_form_takes_a_fixed_number_of_queries(
         response = client.get(update_url(fire))
     assert "The update goes to 12 subscribers" in unescape(response.content.decode())
     assert unescape(response.content.decode()).count("Later update") == 10
-

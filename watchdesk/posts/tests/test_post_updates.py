@@ -12,6 +12,7 @@ import pytest
 from watchdesk.delivery import broadcasts
 from watchdesk.delivery.models import Broadcast
 from watchdesk.posts.tests.test_feeds import FEED_QUERIES, publish_batch
+from watchdesk.posts.tests.test_html import html_problems
 from watchdesk.posts.tests.test_post_page import POST_PAGE_QUERIES
 
 pytestmark = pytest.mark.django_db
@@ -86,3 +87,9 @@ def test_pages_and_feeds_take_the_same_number_of_queries_with_updates(
         client.get(url)
         with django_assert_num_queries(queries, info=url):
             assert client.get(url).content.decode().count("Update 2 of") == 4
+
+
+@pytest.mark.slow
+def test_a_post_page_with_updates_is_valid_html5(client, updated, tmp_path):
+    problems = html_problems({"post-with-updates": client.get(updated.url).content}, tmp_path)
+    assert not problems, "\n".join(problems)
