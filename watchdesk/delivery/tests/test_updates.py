@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from watchdesk.delivery import broadcasts, sender
 from watchdesk.delivery.models import Broadcast, Delivery, Digest
+from watchdesk.posts.models import StoryPost
 
 pytestmark = pytest.mark.django_db
 
@@ -296,3 +297,21 @@ def test_the_form_takes_a_fixed_number_of_queries(
         response = client.get(update_url(fire))
     assert "The update goes to 12 subscribers" in unescape(response.content.decode())
     assert unescape(response.content.decode()).count("Later update") == 10
+
+
+# The page listing with its "Send an update" in each live post's "more" menu.
+LISTING_QUERIES = 38
+
+
+def test_the_page_listing_offers_updates_in_a_fixed_number_of_queries(
+    client, moderator, make_post, home, django_assert_num_queries
+):
+    client.force_login(moderator)
+    url = reverse("wagtailadmin_explore", args=[home.pk])
+    for count in (3, 12):
+        while StoryPost.objects.live().count() < count:
+            make_post()
+        client.get(url)
+        with django_assert_num_queries(LISTING_QUERIES):
+            html = client.get(url).content.decode()
+        assert html.count("/admin/email/posts/update/") == count
