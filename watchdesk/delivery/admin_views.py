@@ -51,6 +51,14 @@ def attach_counts(items, field):
         item.counts = {status: found[item.pk].get(status, 0) for status in Delivery.Status.values}
 
 
+def broadcast_kind_column():
+    return Column(
+        "kind",
+        label="What",
+        accessor=lambda broadcast: f"Update: {broadcast.text}" if broadcast.is_update else "The post",
+    )
+
+
 def count_columns():
     def count(*statuses):
         return lambda item: sum(item.counts[status] for status in statuses)
@@ -150,7 +158,7 @@ class PostReportView(PermissionCheckedMixin, View):
 
     def get(self, request, page_id):
         post = get_object_or_404(StoryPost, pk=page_id)
-        broadcast = Broadcast.objects.filter(post=post).first()
+        broadcast = Broadcast.objects.filter(post=post, kind=Broadcast.Kind.POST).first()
         if broadcast is None:
             why = (
                 "it is not published"

@@ -1,4 +1,5 @@
-"""From a published post or a digest period to one ``Delivery`` row per subscriber who should get it.
+"""From a published post, an update of one, or a digest period to one ``Delivery`` row per subscriber who
+should get it.
 
 Fan-out walks the subscribers in primary-key order, a few thousand at a time, and inserts with
 ``ignore_conflicts`` against the ledger's unique constraints: memory stays flat however many subscribers
@@ -8,7 +9,7 @@ there are, and running it twice (a retried task, two workers, the sweep) adds no
 import logging
 from datetime import timedelta
 
-from django.db.models import Count, Q, Value
+from django.db.models import Count, Exists, OuterRef, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -25,12 +26,28 @@ CHUNK = 2000
 def record_publication(post):
     """Called inside the transaction that makes ``post`` live: its Broadcast, created the first time
     only. Returns ``(broadcast, created)``."""
-    return Broadcast.objects.get_or_create(post=post)
+    return Broadcast.objects.get_or_create(post=post, kind=Broadcast.Kind.POST)
 
 
-def _insert(subscriber_ids, **source):
+def record_update(post, text, user=None):
+    """An update of the live ``post``, to be sent to the post's audience. Returns ``(broadcast,
+    created)``: the same line sent twice (a double click) is the one Broadcast already there."""
+    return Broadcast.objects.get_or_create(
+        post=post, kind=Broadcast.Kind.UPDATE, text=text, defaults={"created_by": user}
+    )
+
+
+def post_broadcasts():
+    return Broadcast.objects.filter(kind=Broadcast.Kind.POST)
+
+
+def at_once_audience(post):
+    """Who gets ``post``, and each of its updates, by e-mail as it goes out."""
+    return Subscriber.objects.receiving().at_once(post.urgent).interested_in(post)
+
+
+def _insert(subscriber_ids, kind, **source):
     """Insert one ledger row per subscriber id, in chunks, skipping the ones already there."""
-    kind = Delivery.Kind.POST if "broadcast" in source else Delivery.Kind.DIGEST
     total = 0
     last = 0
     while True:
@@ -47,16 +64,17 @@ def _insert(subscriber_ids, **source):
 
 
 def fan_out_broadcast(broadcast):
-    """Write the ledger rows of a post's e-mail. Returns the number of recipients."""
+    """Write the ledger rows of a post's e-mail, or of an update of it. Returns the number of
+    recipients: the post's at-once readers (an update of a post that was never e-mailed goes to none)."""
     post = broadcast.post
     if not post.live:
         # Unpublished before it went out: nobody gets it (and a later republish does not send it).
         recipients = 0
+    elif broadcast.is_update and not post_broadcasts().filter(post=post).exists():
+        recipients = 0
     else:
-        recipients = _insert(
-            Subscriber.objects.receiving().filter(cadence=Cadence.INSTANT).interested_in(post),
-            broadcast=broadcast,
-        )
+        kind = Delivery.Kind.UPDATE if broadcast.is_update else Delivery.Kind.POST
+        recipients = _insert(at_once_audience(post), kind, broadcast=broadcast)
     Broadcast.objects.filter(pk=broadcast.pk, fanned_out_at__isnull=True).update(
         fanned_out_at=timezone.now(), recipients=recipients
     )
@@ -64,21 +82,48 @@ def fan_out_broadcast(broadcast):
     return recipients
 
 
-def audience(post, topic_ids, region_ids):
-    """What publishing ``post`` with these topics and regions would e-mail: ``instant`` and ``digest``
-    subscriber counts (the fan-out's and the digests' own selection), or, when it was e-mailed already,
-    ``sent_at`` and ``sent_to``. The answer to the ``count_post_recipients`` hook of the post editor."""
-    broadcast = Broadcast.objects.filter(post=post).first() if post is not None and post.pk else None
+def audience(post, topic_ids, region_ids, urgent=False):
+    """What publishing ``post`` with these topics and regions would e-mail: ``instant``, the subscribers
+    who get it at once, ``breaking``, how many of them are digest readers who asked for urgent posts at
+    once (none unless ``urgent``), and ``digest``, the readers who get it in their next digest (the
+    fan-out's and the digests' own selection); or, when it was e-mailed already, ``sent_at`` and
+    ``sent_to``. The answer to the ``count_post_recipients`` hook of the post editor."""
+    broadcast = post_broadcasts().filter(post=post).first() if post is not None and post.pk else None
     if broadcast is not None:
         return {"sent_at": broadcast.created_at, "sent_to": broadcast.recipients}
+    digest = ~Q(cadence=Cadence.INSTANT)
+    breaking = digest & Q(urgent_at_once=True) if urgent else Q(pk__in=[])
     return (
         Subscriber.objects.receiving()
         .interested_in_terms(topic_ids, region_ids)
         .aggregate(
-            instant=Count("pk", filter=Q(cadence=Cadence.INSTANT)),
-            digest=Count("pk", filter=~Q(cadence=Cadence.INSTANT)),
+            instant=Count("pk", filter=Q(cadence=Cadence.INSTANT) | breaking),
+            breaking=Count("pk", filter=breaking),
+            digest=Count("pk", filter=digest & ~breaking),
         )
     )
+
+
+def update_audience(post):
+    """Who an update of ``post`` reaches: ``instant`` (by e-mail now, as the post did), ``breaking``
+    (of them, digest readers of an urgent post) and ``digest`` (in their next digest)."""
+    if not post_broadcasts().filter(post=post).exists():
+        return {"instant": 0, "breaking": 0, "digest": 0}
+    return audience(
+        None,
+        post.topics.values_list("pk", flat=True),
+        post.region_links.values_list("region_id", flat=True),
+        urgent=post.urgent,
+    )
+
+
+def updates_of(post_ids):
+    """``{post_id: [update Broadcast, ...]}``, newest first: the ``post_updates`` hook of the posts app."""
+    found = {}
+    updates = Broadcast.objects.filter(kind=Broadcast.Kind.UPDATE, post_id__in=list(post_ids))
+    for update in updates.only("post_id", "kind", "text", "created_at").order_by("-created_at", "-pk"):
+        found.setdefault(update.post_id, []).append(update)
+    return found
 
 
 # Digests ---------------------------------------------------------------------------------------------
@@ -151,12 +196,50 @@ def _insert_digest(subscribers, digest):
         last = chunk[-1][0]
 
 
+def _digest_since(subscriber, digest):
+    return subscriber.last_digest_at or subscriber.confirmed_at or (digest.period_end - timedelta(days=7))
+
+
+def _got_at_once(subscriber, **broadcast):
+    """Whether ``subscriber`` has (or is about to have) ``broadcast`` by e-mail, outside digests: an
+    urgent post or update sent at once is left out of their digest. A row that failed, bounced or was
+    skipped did not reach them, so the digest carries it."""
+    gone_wrong = [Delivery.Status.FAILED, Delivery.Status.BOUNCED, Delivery.Status.SKIPPED]
+    return Exists(Delivery.objects.filter(subscriber=subscriber, **broadcast).exclude(status__in=gone_wrong))
+
+
 def digest_posts(subscriber, digest):
     """The live posts published since the subscriber's last digest, up to the end of this period, that
-    are inside their scope and were published to be e-mailed, newest first."""
-    since = subscriber.last_digest_at or subscriber.confirmed_at or (digest.period_end - timedelta(days=7))
-    # A post has a Broadcast if and only if it went live with "e-mail subscribers" ticked.
+    are inside their scope and were published to be e-mailed, newest first; not those they got at once
+    (urgent posts, for readers who asked for breaking news at once)."""
+    since = _digest_since(subscriber, digest)
+    # A post has a post Broadcast if and only if it went live with "e-mail subscribers" ticked.
     posts = StoryPost.objects.live().filter(
-        first_published_at__gt=since, first_published_at__lte=digest.period_end, broadcast__isnull=False
+        Exists(post_broadcasts().filter(post=OuterRef("pk"))),
+        first_published_at__gt=since,
+        first_published_at__lte=digest.period_end,
+    )
+    posts = posts.exclude(
+        _got_at_once(subscriber, broadcast__post=OuterRef("pk"), broadcast__kind=Broadcast.Kind.POST)
     )
     return list(subscriber.posts_in_scope(posts).order_by("-first_published_at"))
+
+
+def digest_updates(subscriber, digest):
+    """The updates sent since the subscriber's last digest, up to the end of this period, of e-mailed
+    live posts inside their scope, oldest first, each with its ``post``; not those they got at once."""
+    since = _digest_since(subscriber, digest)
+    posts = subscriber.posts_in_scope(
+        StoryPost.objects.live().filter(Exists(post_broadcasts().filter(post=OuterRef("pk"))))
+    )
+    return list(
+        Broadcast.objects.filter(
+            kind=Broadcast.Kind.UPDATE,
+            created_at__gt=since,
+            created_at__lte=digest.period_end,
+            post__in=posts.values("pk"),
+        )
+        .exclude(_got_at_once(subscriber, broadcast=OuterRef("pk")))
+        .select_related("post")
+        .order_by("created_at", "pk")
+    )

@@ -244,18 +244,43 @@ def post_context(post):
     return context
 
 
-class PostFrame:
-    """A post's e-mail rendered once per time zone, with placeholders where each subscriber's links go."""
+def digest_context(digest, posts, updates):
+    """A digest's posts, each with the updates sent since the last digest under it, and the updates of
+    posts from earlier digests on their own lines (``earlier_updates``)."""
+    by_post = {}
+    for update in updates:
+        by_post.setdefault(update.post_id, []).append(update)
+    items = []
+    for post in posts:
+        item = post_context(post)
+        item["updates"] = by_post.pop(post.pk, [])
+        items.append(item)
+    earlier = [
+        {"update": update, "post": update.post, "post_url": update.post.get_full_url()}
+        for post_updates in by_post.values()
+        for update in post_updates
+    ]
+    return {"digest": digest, "posts": items, "earlier_updates": earlier, "update_count": len(updates)}
 
-    def __init__(self, post, time_zone=None):
+
+class PostFrame:
+    """A post's e-mail, or an update's (``update``, a Broadcast), rendered once per time zone, with
+    placeholders where each subscriber's links go."""
+
+    def __init__(self, post, time_zone=None, update=None):
         self.post = post
         identity = site_identity()
         self.list_id = list_id(identity)
         self.sender = from_header(identity)
         with timezone.override(time_zone or settings.TIME_ZONE):
             self.subject, self.text, self.html = render(
-                "post",
-                {**post_context(post), "preferences_url": PREFERENCES, "unsubscribe_url": UNSUBSCRIBE},
+                "update" if update else "post",
+                {
+                    **post_context(post),
+                    "update": update,
+                    "preferences_url": PREFERENCES,
+                    "unsubscribe_url": UNSUBSCRIBE,
+                },
                 identity,
             )
         # Readers' links differ only by their token: reverse() them once here, not three times per reader.

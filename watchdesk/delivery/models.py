@@ -1,33 +1,71 @@
 """The send ledger: what is to be e-mailed to whom, and what became of each message.
 
-``Broadcast`` is written in the same transaction that publishes a post (the outbox pattern) and exists at
-most once per post, so republishing never sends again. ``Digest`` is one cadence's sending at one UTC
-instant, for every reader whose local digest hour falls on it. Fan-out turns either into ``Delivery``
-rows, unique per (broadcast, subscriber), per (digest, subscriber) and, for digests, per (subscriber,
-their local day or week): a rerun, a double click, a second worker or a reader moving their digest hour
-adds nothing. Workers claim pending rows with a lease, send
-them, and mark each one sent the moment the mail server accepts it; a sweep hands back the rows of a
-worker that died holding a lease.
+``Broadcast`` is one sending about a post: the post itself, written in the same transaction that publishes
+it (the outbox pattern) and at most once per post, so republishing never sends again; or an editor's
+update of a live post ("Evacuation order lifted"), as many as there are updates. ``Digest`` is one
+cadence's sending at one UTC instant, for every reader whose local digest hour falls on it. Fan-out turns
+either into ``Delivery`` rows, unique per (broadcast, subscriber), per (digest, subscriber) and, for
+digests, per (subscriber, their local day or week): a rerun, a double click, a second worker or a reader
+moving their digest hour adds nothing. Workers claim pending rows with a lease, send them, and mark each
+one sent the moment the mail server accepts it; a sweep hands back the rows of a worker that died
+holding a lease.
 """
 
 from datetime import UTC
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Count, Q
 from django.utils import timezone
 
 
 class Broadcast(models.Model):
-    post = models.OneToOneField("posts.StoryPost", on_delete=models.CASCADE, related_name="broadcast")
+    """What is sent about a post, to e-mail readers and to channels: the post, or one update of it.
+    Channels read ``post``, ``pk``, ``is_update`` and ``headline``."""
+
+    class Kind(models.TextChoices):
+        POST = "post", "Post"
+        UPDATE = "update", "Update"
+
+    post = models.ForeignKey("posts.StoryPost", on_delete=models.CASCADE, related_name="broadcasts")
+    kind = models.CharField(max_length=6, choices=Kind.choices, default=Kind.POST)
+    text = models.CharField(
+        max_length=280, blank=True, help_text="The update, in a line: “Evacuation order lifted”."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     fanned_out_at = models.DateTimeField(null=True, blank=True)
     recipients = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["post"], condition=Q(kind="post"), name="one_post_broadcast"),
+            # The same line twice is a double click or a slip, never news: the second is refused.
+            models.UniqueConstraint(
+                fields=["post", "text"], condition=Q(kind="update"), name="one_update_per_text"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="post", text="") | (Q(kind="update") & ~Q(text="")),
+                name="broadcast_text_only_for_updates",
+            ),
+        ]
 
     def __str__(self):
+        if self.is_update:
+            return f"Update of “{self.post.title}”: {self.text}"
         return f"E-mail of “{self.post.title}”"
+
+    @property
+    def is_update(self):
+        return self.kind == self.Kind.UPDATE
+
+    @property
+    def headline(self):
+        """The title of a message about it: the post's title, or "Update: <the update>"."""
+        return f"Update: {self.text}" if self.is_update else self.post.title
 
 
 class Digest(models.Model):
@@ -67,6 +105,7 @@ class DeliveryQuerySet(models.QuerySet):
 class Delivery(models.Model):
     class Kind(models.TextChoices):
         POST = "post", "Post"
+        UPDATE = "update", "Update"
         DIGEST = "digest", "Digest"
         CONFIRM = "confirm", "Confirmation"
         WELCOME_BACK = "already", "Already subscribed"
@@ -114,9 +153,11 @@ class Delivery(models.Model):
             models.UniqueConstraint(fields=["digest", "subscriber"], name="one_delivery_per_digest"),
             models.UniqueConstraint(fields=["subscriber", "period"], name="one_digest_per_reader_period"),
             models.CheckConstraint(
-                condition=Q(kind="post", broadcast__isnull=False, digest__isnull=True)
+                condition=Q(kind__in=["post", "update"], broadcast__isnull=False, digest__isnull=True)
                 | Q(kind="digest", digest__isnull=False, broadcast__isnull=True)
-                | (~Q(kind__in=["post", "digest"]) & Q(broadcast__isnull=True, digest__isnull=True)),
+                | (
+                    ~Q(kind__in=["post", "update", "digest"]) & Q(broadcast__isnull=True, digest__isnull=True)
+                ),
                 name="delivery_kind_matches_source",
             ),
         ]

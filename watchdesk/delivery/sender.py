@@ -25,10 +25,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from watchdesk.delivery import messages
-from watchdesk.delivery.broadcasts import digest_posts, fan_out_broadcast, fan_out_digest
+from watchdesk.delivery.broadcasts import digest_posts, digest_updates, fan_out_broadcast, fan_out_digest
 from watchdesk.delivery.models import Broadcast, Delivery, Digest
 from watchdesk.delivery.transport import PermanentError, TransientError, open_transport
-from watchdesk.subscriptions.models import Cadence, ConfirmationToken, Subscriber, Suppression
+from watchdesk.subscriptions.models import ConfirmationToken, Subscriber, Suppression
 
 logger = logging.getLogger(__name__)
 
@@ -103,12 +103,12 @@ def _eligible(rows):
     allowed = set()
     for (kind, _broadcast_id, _digest_id), group in by_kind.items():
         wanted = subscribers.filter(pk__in=[row.subscriber_id for row in group])
-        if kind == Delivery.Kind.POST:
+        if kind in (Delivery.Kind.POST, Delivery.Kind.UPDATE):
             post = group[0].broadcast.post
             if not post.live:
                 continue
-            wanted = wanted.filter(status=Subscriber.Status.CONFIRMED, paused=False, cadence=Cadence.INSTANT)
-            wanted = wanted.interested_in(post)
+            wanted = wanted.filter(status=Subscriber.Status.CONFIRMED, paused=False)
+            wanted = wanted.at_once(post.urgent).interested_in(post)
         elif kind == Delivery.Kind.DIGEST:
             wanted = wanted.filter(
                 status=Subscriber.Status.CONFIRMED, paused=False, cadence=group[0].digest.cadence
@@ -146,17 +146,20 @@ class Composer:
 
     def __call__(self, row):
         subscriber = row.subscriber
-        if row.kind == Delivery.Kind.POST:
+        if row.kind in (Delivery.Kind.POST, Delivery.Kind.UPDATE):
             key = (row.broadcast_id, subscriber.time_zone)
             frame = self.frames.get(key)
             if frame is None:
-                frame = self.frames[key] = messages.PostFrame(row.broadcast.post, subscriber.time_zone)
+                broadcast = row.broadcast
+                update = broadcast if broadcast.is_update else None
+                frame = self.frames[key] = messages.PostFrame(broadcast.post, subscriber.time_zone, update)
             return frame.for_subscriber(subscriber)
         if row.kind == Delivery.Kind.DIGEST:
             posts = digest_posts(subscriber, row.digest)
-            if not posts:
+            updates = digest_updates(subscriber, row.digest)
+            if not posts and not updates:
                 return None
-            context = {"digest": row.digest, "posts": [messages.post_context(post) for post in posts]}
+            context = messages.digest_context(row.digest, posts, updates)
             return messages.subscriber_message("digest", subscriber, context)
         if row.kind == Delivery.Kind.CONFIRM:
             token = ConfirmationToken.issue(subscriber)

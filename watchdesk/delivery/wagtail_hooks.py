@@ -7,6 +7,7 @@
 - the post editor's action menu: "Save draft and e-mail me a test"
 - a post's "more" menus (page listing and editor header): "E-mail report"
 - the post editor's count of who publishing will e-mail (``count_post_recipients``)
+- a live post's "Send an update" (header and "more" menus), and its updates on the site (``post_updates``)
 """
 
 from django.contrib.auth import get_permission_codename
@@ -16,7 +17,7 @@ from wagtail.admin.ui.tables import DateColumn, NumberColumn
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 from wagtail.admin.widgets.button import Button
 
-from watchdesk.delivery import admin_views, broadcasts
+from watchdesk.delivery import admin_views, broadcasts, update_views
 from watchdesk.delivery.models import Broadcast, Delivery, Digest, MailEvent
 from watchdesk.posts.models import StoryPost
 from watchdesk.subscriptions.models import Suppression
@@ -81,12 +82,14 @@ class BroadcastViewSet(LimitedViewSet):
     inspect_view_class = admin_views.BroadcastReportView
     list_display = [
         "post",
-        DateColumn("created_at", label="Published", sort_key="created_at"),
+        admin_views.broadcast_kind_column(),
+        DateColumn("created_at", label="Queued", sort_key="created_at"),
         NumberColumn("recipients", label="Recipients"),
         *admin_views.count_columns(),
     ]
+    list_filter = ["kind"]
     list_per_page = 30
-    search_fields = ["post__title"]
+    search_fields = ["post__title", "text"]
     ordering = "-created_at"
 
     def get_urlpatterns(self):
@@ -96,6 +99,7 @@ class BroadcastViewSet(LimitedViewSet):
             path(
                 "retry/<int:pk>/", admin_views.RetryFailedView.as_view(source_model=Broadcast), name="retry"
             ),
+            path("update/<int:page_id>/", update_views.SendUpdateView.as_view(), name="send_update"),
         ]
 
 
@@ -214,6 +218,18 @@ def page_header_email_report(page, user, view_name, next_url=None):
         yield button
 
 
+@hooks.register("register_page_listing_more_buttons")
+def page_listing_send_update(page, user, next_url=None):
+    if button := update_views.update_button(page, user, priority=44):
+        yield button
+
+
+@hooks.register("register_page_header_buttons")
+def page_header_send_update(page, user, view_name, next_url=None):
+    if button := update_views.update_button(page, user, priority=61):
+        yield button
+
+
 @hooks.register("register_page_action_menu_item")
 def register_send_test_email():
     return admin_views.SendTestEmailMenuItem(order=25)
@@ -233,3 +249,4 @@ def latest_deliveries(subscriber):
 
 
 hooks.register("count_post_recipients", broadcasts.audience)
+hooks.register("post_updates", broadcasts.updates_of)

@@ -16,12 +16,13 @@ def ids(request, name):
 
 @require_GET
 def recipient_count(request):
-    """``?post=<id>&topic=<id>...&region=<id>...&ticked=1`` -> the counts and the sentence to show."""
+    """``?post=<id>&topic=<id>...&region=<id>...&ticked=1&urgent=1`` -> the counts and the sentence."""
     post_id = request.GET.get("post", "")
     post = StoryPost.objects.filter(pk=post_id).first() if post_id.isdigit() else None
     if post is not None and not post.permissions_for_user(request.user).can_edit():
         post = None  # whether a post was e-mailed is for the people who may edit it
-    audience = count_recipients(post, ids(request, "topic"), ids(request, "region"))
+    urgent = request.GET.get("urgent") == "1"
+    audience = count_recipients(post, ids(request, "topic"), ids(request, "region"), urgent=urgent)
     if audience is None:
         return JsonResponse({"available": False})
     return JsonResponse(
@@ -29,6 +30,7 @@ def recipient_count(request):
             "available": True,
             "instant": audience.get("instant", 0),
             "digest": audience.get("digest", 0),
+            "breaking": audience.get("breaking", 0),
             "sent": bool(audience.get("sent_at")),
             "text": describe(audience, ticked=request.GET.get("ticked") == "1"),
             "confirm": describe(audience, ticked=True),

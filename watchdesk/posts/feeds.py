@@ -2,7 +2,8 @@
 
 Every feed item carries the post's own URL as its link, the original story as ``external_url`` (JSON
 Feed) and in the "Full story" line of its HTML, and a tag URI as its id: built from the site's host and
-the post's primary key, it stays the same when a post's title or slug is edited.
+the post's primary key, it stays the same when a post's title or slug is edited. A post's updates head
+its content, and the latest moves its updated date (Atom, JSON Feed).
 """
 
 import json
@@ -13,6 +14,8 @@ from django.contrib.syndication.views import Feed
 from django.http import Http404
 from django.template.loader import render_to_string
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed, rfc3339_date
+
+from watchdesk.posts.updates import attach_updates, modified_at
 
 
 def absolute(url):
@@ -77,7 +80,7 @@ class PostFeed(Feed):
         self.description = description or title
 
     def items(self):
-        return list(self.posts[: settings.FEED_ITEMS])
+        return attach_updates(self.posts[: settings.FEED_ITEMS])
 
     def __call__(self, request, *args, **kwargs):
         self.request_path = request.path
@@ -107,7 +110,8 @@ class PostFeed(Feed):
         return post.first_published_at
 
     def item_updateddate(self, post):
-        return post.last_published_at or post.first_published_at
+        # An update sent about the post is a change feed readers should see.
+        return modified_at(post)
 
     def item_author_name(self, post):
         return post.formatted_byline or None

@@ -92,6 +92,7 @@ TIMING = ["time_zone", "digest_hour", "weekly_digest_day"]
 DETAILS = [
     "name",
     "cadence",
+    "urgent_at_once",
     "time_zone",
     "digest_hour",
     "weekly_digest_day",

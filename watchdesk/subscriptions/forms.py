@@ -71,6 +71,12 @@ class TimingFields(forms.Form):
     weekly_digest_day = forms.TypedChoiceField(
         label="Weekly digest day", required=False, coerce=int, empty_value=None, choices=Weekday.choices
     )
+    urgent_at_once = forms.BooleanField(
+        label="Breaking news at once, the rest in my digest",
+        required=False,
+        help_text="Posts our editors mark urgent are e-mailed to you as they are published, and are not "
+        "repeated in your digest.",
+    )
     TIMING = ["time_zone", "digest_hour", "weekly_digest_day"]
 
     def __init__(self, *args, **kwargs):
@@ -85,7 +91,15 @@ class TimingFields(forms.Form):
         values = super().changes()
         chosen = {name: self.cleaned_data.get(name) for name in self.TIMING}
         values.update({name: value for name, value in chosen.items() if value not in (None, "")})
+        # A form without the cadence (the Stay Informed box) has no such box either: leave it as it is.
+        if self.cleaned_data.get("cadence"):
+            values["urgent_at_once"] = self.breaking_news_at_once()
         return values
+
+    def breaking_news_at_once(self):
+        """Ticked, for a digest: an instant reader gets everything at once anyway."""
+        data = self.cleaned_data
+        return bool(data.get("urgent_at_once")) and data.get("cadence") != Cadence.INSTANT
 
 
 class ScopeForm(forms.Form):
@@ -291,6 +305,7 @@ class PreferencesForm(TimingFields, ScopeForm):
             "topics": topics,
             "regions": regions,
             "cadence": subscriber.cadence,
+            "urgent_at_once": subscriber.urgent_at_once,
             "paused": subscriber.paused,
             **{name: getattr(subscriber, name) for name in self.TIMING},
         }
@@ -304,10 +319,13 @@ class PreferencesForm(TimingFields, ScopeForm):
         subscriber.name = self.cleaned_data["name"]
         subscriber.everything = values["everything"]
         subscriber.cadence = values["cadence"]
+        subscriber.urgent_at_once = values["urgent_at_once"]
         subscriber.paused = self.cleaned_data["paused"]
         for name in self.TIMING:
             setattr(subscriber, name, values.get(name, getattr(subscriber, name)))
-        subscriber.save(update_fields=["name", "everything", "cadence", "paused", *self.TIMING])
+        subscriber.save(
+            update_fields=["name", "everything", "cadence", "urgent_at_once", "paused", *self.TIMING]
+        )
         subscriber.topics.set(values["topics"])
         subscriber.regions.set(values["regions"])
         return subscriber

@@ -111,6 +111,13 @@ class SubscriberQuerySet(models.QuerySet):
         """Confirmed, not paused and not suppressed: the people who may be e-mailed now."""
         return self.confirmed().filter(paused=False).exclude(email__in=Suppression.objects.values("email"))
 
+    def at_once(self, urgent=False):
+        """Who gets a post by e-mail as it is published: instant readers and, for an ``urgent`` post,
+        the digest readers who asked for breaking news at once."""
+        if urgent:
+            return self.filter(Q(cadence=Cadence.INSTANT) | Q(urgent_at_once=True))
+        return self.filter(cadence=Cadence.INSTANT)
+
     def interested_in(self, post):
         """Subscribers whose scope covers ``post`` (see ``interested_in_terms``)."""
         return self.interested_in_terms(
@@ -159,6 +166,12 @@ class Subscriber(models.Model):
         blank=True,
         related_name="subscribers",
         help_text="A region includes everything inside it: California includes Los Angeles.",
+    )
+    # Only for digest readers: posts marked urgent come at once, the rest in their digest.
+    urgent_at_once = models.BooleanField(
+        "breaking news at once, the rest in my digest",
+        default=False,
+        help_text="A digest reader gets the posts editors mark urgent at once, and not again in the digest.",
     )
     paused = models.BooleanField(default=False, help_text="Paused subscribers receive nothing until resumed.")
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.FORM)

@@ -51,6 +51,7 @@ class SubscriberViewSet(ModelViewSet):
         "name",
         "status",
         "cadence",
+        "urgent_at_once",
         "scope_summary",
         "paused",
         "source",

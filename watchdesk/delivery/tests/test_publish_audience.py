@@ -101,7 +101,7 @@ def test_the_count_takes_a_fixed_number_of_queries(
 
 def test_describe_without_a_counting_app_says_nothing():
     assert describe(None) == ""
-    assert broadcasts.audience(None, [], []) == {"instant": 0, "digest": 0}
+    assert broadcasts.audience(None, [], []) == {"instant": 0, "breaking": 0, "digest": 0}
 
 
 def test_only_people_who_may_edit_a_post_learn_whether_it_was_e_mailed(

@@ -54,9 +54,10 @@ def test_the_editors_count_and_the_fan_out_follow_the_same_rule(
     subscriber("texas@example.net", regions=[regions["texas"]])
     hazmat, houston, mali = topics["hazmat"].pk, regions["houston"].pk, regions["mali"].pk
 
-    assert broadcasts.audience(None, [hazmat], [houston]) == {"instant": 2, "digest": 1}
-    assert broadcasts.audience(None, [hazmat], [mali]) == {"instant": 1, "digest": 0}
-    assert broadcasts.audience(None, [topics["wildfire"].pk], [houston]) == {"instant": 1, "digest": 0}
+    assert broadcasts.audience(None, [hazmat], [houston]) == {"instant": 2, "breaking": 0, "digest": 1}
+    assert broadcasts.audience(None, [hazmat], [mali]) == {"instant": 1, "breaking": 0, "digest": 0}
+    wildfire = topics["wildfire"].pk
+    assert broadcasts.audience(None, [wildfire], [houston]) == {"instant": 1, "breaking": 0, "digest": 0}
 
     post = make_post(topics=[topics["hazmat"]], regions=[regions["mali"]])
     assert broadcasts.fan_out_broadcast(Broadcast.objects.get(post=post)) == 1

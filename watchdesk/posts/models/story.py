@@ -28,8 +28,9 @@ from watchdesk.posts.bylines import format_byline, split_byline
 from watchdesk.posts.feeds import absolute
 from watchdesk.posts.forms import StoryPostForm
 from watchdesk.posts.originality import publishing_problems
-from watchdesk.posts.panels import EmailChoicePanel
+from watchdesk.posts.panels import AudiencePanel
 from watchdesk.posts.signals import story_published
+from watchdesk.posts.updates import attach_updates, modified_at
 from watchdesk.taxonomy.models import Region
 
 logger = logging.getLogger(__name__)
@@ -181,6 +182,12 @@ class StoryPost(Page):
         default=True,
         help_text="Send this post to the subscribers whose topics or regions it matches.",
     )
+    urgent = models.BooleanField(
+        "urgent: e-mail readers who want breaking news at once",
+        default=False,
+        help_text="Digest readers who asked for breaking news at once get it now, and not again in "
+        "their digest.",
+    )
     outlet_text = models.TextField(
         editable=False,
         blank=True,
@@ -216,7 +223,9 @@ class StoryPost(Page):
         FieldPanel("summary"),
         FieldPanel("body"),
         # Beside the publishing buttons, with the number of people publishing will e-mail.
-        MultiFieldPanel([EmailChoicePanel("notify_subscribers")], heading="E-mail"),
+        MultiFieldPanel(
+            [FieldPanel("notify_subscribers"), FieldPanel("urgent"), AudiencePanel()], heading="E-mail"
+        ),
     ]
     source_panels = [
         MultiFieldPanel(
@@ -347,6 +356,9 @@ class StoryPost(Page):
         context["topics"] = list(self.topics.all())
         context["tags"] = list(self.tags.all())
         context["authors"] = [link.author for link in self.author_links.select_related("author")]
+        attach_updates([self])
+        context["updates"] = self.updates
+        context["modified_at"] = modified_at(self)
         context["json_ld_data"] = self.json_ld(request, context)
         return context
 
@@ -381,6 +393,6 @@ class StoryPost(Page):
             data["author"] = people
         if self.first_published_at:
             data["datePublished"] = self.first_published_at.isoformat()
-        if self.last_published_at:
-            data["dateModified"] = self.last_published_at.isoformat()
+        if context.get("modified_at"):
+            data["dateModified"] = context["modified_at"].isoformat()
         return data

@@ -8,6 +8,7 @@
     const form = status && status.closest("form");
     const box = form && form.querySelector('input[name="notify_subscribers"]');
     if (!box) return;
+    const urgent = form.querySelector('input[name="urgent"]');
 
     function params(ticked) {
       const query = new URLSearchParams();
@@ -23,6 +24,7 @@
         query.append("region", input.value);
       });
       query.set("ticked", ticked ? "1" : "0");
+      if (urgent && urgent.checked) query.set("urgent", "1");
       return query;
     }
 
