@@ -83,6 +83,8 @@ def record(alerts):
     """Insert ``alerts``, all in one INSERT unless another worker recorded one of them first: then one by
     one, dropping those. For each one recorded, the signal and the e-mails follow the commit. Returns the
     alerts recorded."""
+    if not alerts:
+        return []
     try:
         with transaction.atomic():
             recorded = StoryAlert.objects.bulk_create(alerts)
