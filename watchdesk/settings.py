@@ -336,6 +336,10 @@ WAGTAILDOCS_EXTENSIONS = ["csv", "pdf", "txt", "xlsx", "docx"]
 # Watchdesk -----------------------------------------------------------------------------------------
 POSTS_PER_PAGE = env_int("POSTS_PER_PAGE", 12, minimum=1)
 FEED_ITEMS = env_int("FEED_ITEMS", 30, minimum=1)
+# A WebSub hub (https://www.w3.org/TR/websub/) our feeds announce and that is pinged on publish.
+WEBSUB_HUB_URL = env_str("WEBSUB_HUB_URL", "")
+if WEBSUB_HUB_URL and urlsplit(WEBSUB_HUB_URL).scheme not in {"http", "https"}:
+    raise ImproperlyConfigured(f"WEBSUB_HUB_URL must be an http:// or https:// URL, not {WEBSUB_HUB_URL!r}.")
 ADMIN_PASSWORD = env_secret("WATCHDESK_ADMIN_PASSWORD")
 
 # The wire (watchdesk.wire) and the guarded fetcher (watchdesk.core.fetcher) -----------------------------

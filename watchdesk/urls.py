@@ -16,7 +16,8 @@ urlpatterns = [
     path("sitemap.xml", sitemap, name="sitemap"),
     path("search/", post_views.search, name="search"),
     path("subscribe/", include("watchdesk.subscriptions.urls")),
-    path("webhooks/mail/", include("anymail.urls")),
+    # django-anymail's provider webhooks, for the providers this site is configured for (404 for others).
+    path("webhooks/mail/", include("watchdesk.delivery.urls")),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     # Answers only when DEBUG or DEMO_FEEDS is on (404 otherwise): the demo wire's sample feeds.

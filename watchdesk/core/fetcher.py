@@ -331,10 +331,14 @@ def _redirect_target(current, location):
         raise FetchError(f"bad redirect to {location!r}") from None
 
 
-def fetch(url, *, headers=None, etag="", last_modified="", max_bytes=None, timeout=None):
+def fetch(
+    url, *, headers=None, etag="", last_modified="", max_bytes=None, timeout=None, method="GET", content=None
+):
     """GET ``url`` under the policy in the module docstring and return the final answer as ``Fetched``.
 
     ``etag`` / ``last_modified`` make a conditional GET (a 304 comes back with ``not_modified``).
+    ``method="POST"`` with ``content`` (bytes; say its type in ``headers``) sends it instead, under the
+    same policy; a redirect is then returned, not followed (the body would not follow it).
     Raises FetchRefused for a policy refusal and FetchError for any other failure."""
     policy = current_policy()
     limit = settings.FETCH_MAX_BYTES if max_bytes is None else max_bytes
@@ -355,11 +359,11 @@ def fetch(url, *, headers=None, etag="", last_modified="", max_bytes=None, timeo
             backend.pin(host, port, addresses)
             deadline.check()
             with _transport_errors(host, deadline):
-                request = client.build_request("GET", target, headers=request_headers)
+                request = client.build_request(method, target, headers=request_headers, content=content)
                 response = client.send(request, stream=True)
                 try:
                     location = response.headers.get("location")
-                    if response.status_code not in REDIRECT_STATUSES or not location:
+                    if response.status_code not in REDIRECT_STATUSES or not location or method != "GET":
                         content = _read_body(response, limit, deadline)
                         return Fetched(str(target), response.status_code, response.headers, content)
                 finally:

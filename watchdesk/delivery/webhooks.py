@@ -5,7 +5,9 @@ request (the ``ANYMAIL_WEBHOOK_SECRET`` basic auth, and the provider's signature
 Mailgun's ``WEBHOOK_SIGNING_KEY``), turns the payload into ``AnymailTrackingEvent`` objects and sends
 each on its ``tracking`` signal; ``record_event`` below receives them. A refused request is answered
 400 (401 for Amazon SNS without credentials) and records nothing. Without ``ANYMAIL_WEBHOOK_SECRET``
-every webhook is refused (400): anymail alone would accept anyone's posts.
+every webhook is refused (400): anymail alone would accept anyone's posts. Only the providers this site
+uses answer (``configured_providers``, applied in ``delivery/urls.py``); any other provider's URL is a
+plain 404, where anymail would log an error and answer 500 for want of that provider's settings.
 
 Each event that matters becomes one ``MailEvent``, keyed by (provider, the provider's event id, or a
 hash of provider, recipient, type and time when it gives none): a webhook delivered twice is recorded
@@ -39,10 +41,12 @@ cannot be found (Postmark reports only its own id) the event is recorded without
 import hashlib
 import json
 import logging
+import pkgutil
 import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+import anymail.webhooks
 from anymail.exceptions import AnymailWebhookValidationFailure
 from anymail.signals import EventType, RejectReason
 from anymail.utils import get_anymail_setting
@@ -54,6 +58,13 @@ from watchdesk.delivery.models import Delivery, MailEvent
 from watchdesk.subscriptions.models import Subscriber, Suppression, normalise_email
 
 logger = logging.getLogger(__name__)
+
+# The providers anymail has webhooks for: one module each ("amazon_ses", "mailgun", ...).
+PROVIDERS = frozenset(
+    module.name for module in pkgutil.iter_modules(anymail.webhooks.__path__) if module.name != "base"
+)
+# Providers anymail knows under two names: settings for one configure both webhooks.
+PROVIDER_ALIASES = {"brevo": "sendinblue", "sendinblue": "brevo"}
 
 PERMANENT_REASONS = {None, RejectReason.BOUNCED, RejectReason.INVALID}
 REJECTED_TO_SUPPRESS = {RejectReason.BOUNCED, RejectReason.INVALID}
@@ -74,6 +85,19 @@ SOFT_BOUNCE_MARKERS = {
 }
 _temporary_reply = re.compile(r"^\s*(4\d\d\b|4\.\d{1,3}\.\d{1,3}\b)")
 _message_id_keys = {"messageid", "smtpid"}
+
+
+def configured_providers():
+    """The providers this site uses: the one EMAIL_URL selects (``anymail://mailgun``, which becomes
+    EMAIL_BACKEND) and every provider named by an ANYMAIL setting (``ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY``:
+    Mailgun, when it sends over SMTP but reports by webhook)."""
+    names = set()
+    backend = settings.EMAIL_BACKEND
+    if backend.startswith("anymail.backends."):
+        names.add(backend.split(".")[2])
+    for key in getattr(settings, "ANYMAIL", None) or {}:
+        names.update(name for name in PROVIDERS if key.lower().startswith(name + "_"))
+    return names | {PROVIDER_ALIASES[name] for name in names if name in PROVIDER_ALIASES}
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ class PostsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_save
 
-        from watchdesk.posts import search_index
+        from watchdesk.posts import search_index, signal_handlers
+        from watchdesk.posts.signals import story_published
 
         search_index.connect(post_save, post_delete)
+        story_published.connect(signal_handlers.post_published, dispatch_uid="posts.websub")

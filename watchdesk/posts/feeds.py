@@ -1,5 +1,9 @@
 """RSS 2.0, Atom 1.0 and JSON Feed 1.1 for any list of posts, from one Feed class.
 
+When ``WEBSUB_HUB_URL`` is set every feed names the hub (``<atom:link rel="hub">`` in RSS, ``<link
+rel="hub">`` in Atom, ``hubs`` in JSON Feed, and a ``Link`` header with the feed's own URL as "self"), and
+publishing a post pings the hub for each feed it appears in (``websub``).
+
 Every feed item carries the post's own URL as its link, the original story as ``external_url`` (JSON
 Feed) and in the "Full story" line of its HTML, and a tag URI as its id: built from the site's host and
 the post's primary key, it stays the same when a post's title or slug is edited. A post's updates head
@@ -22,6 +26,20 @@ def absolute(url):
     return urljoin(settings.SITE_URL + "/", url or "/")
 
 
+class RSSFeed(Rss201rev2Feed):
+    def add_root_elements(self, handler):
+        super().add_root_elements(handler)
+        if self.feed.get("hub"):
+            handler.addQuickElement("atom:link", None, {"rel": "hub", "href": self.feed["hub"]})
+
+
+class AtomFeed(Atom1Feed):
+    def add_root_elements(self, handler):
+        super().add_root_elements(handler)
+        if self.feed.get("hub"):
+            handler.addQuickElement("link", "", {"rel": "hub", "href": self.feed["hub"]})
+
+
 class JSONFeed(SyndicationFeed):
     """JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/)."""
 
@@ -35,6 +53,7 @@ class JSONFeed(SyndicationFeed):
             "feed_url": self.feed["feed_url"],
             "description": self.feed["description"],
             "language": self.feed["language"],
+            "hubs": [{"type": "WebSub", "url": self.feed["hub"]}] if self.feed.get("hub") else None,
             "items": [self.item(item) for item in self.items],
         }
         outfile.write(json.dumps({k: v for k, v in feed.items() if v}, ensure_ascii=False))
@@ -55,7 +74,7 @@ class JSONFeed(SyndicationFeed):
         return {key: value for key, value in entry.items() if value}
 
 
-FEED_TYPES = {"rss": Rss201rev2Feed, "atom": Atom1Feed, "json": JSONFeed}
+FEED_TYPES = {"rss": RSSFeed, "atom": AtomFeed, "json": JSONFeed}
 FEED_MIME_TYPES = {
     "rss": "application/rss+xml",
     "atom": "application/atom+xml",
@@ -84,11 +103,17 @@ class PostFeed(Feed):
 
     def __call__(self, request, *args, **kwargs):
         self.request_path = request.path
-        return super().__call__(request, *args, **kwargs)
+        response = super().__call__(request, *args, **kwargs)
+        if settings.WEBSUB_HUB_URL:
+            response["Link"] = f'<{settings.WEBSUB_HUB_URL}>; rel="hub", <{self.feed_url(None)}>; rel="self"'
+        return response
 
     def feed_url(self, obj):
         # On SITE_URL like every other link in the feed, not on whichever host the request came in by.
         return absolute(self.request_path)
+
+    def feed_extra_kwargs(self, obj):
+        return {"hub": settings.WEBSUB_HUB_URL}
 
     def item_title(self, post):
         return post.title

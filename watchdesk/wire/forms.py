@@ -1,5 +1,6 @@
 """Forms of the wire's admin screens: the inbox filters, snoozing, correcting an item's places, adding
-an article by URL, and a source's form (its feed URL checked against the fetcher's rules)."""
+an article by URL, a source's form (its feed URL checked against the fetcher's rules), and an editor's
+alert preferences."""
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -10,7 +11,7 @@ from watchdesk.core.fetcher import FetchRefused, check_url
 from watchdesk.taxonomy import place_lookup
 from watchdesk.taxonomy.models import Region, Topic
 from watchdesk.wire import inbox
-from watchdesk.wire.models import Source
+from watchdesk.wire.models import DeskAlertPreference, Source
 
 
 def checked_url(url):
@@ -159,3 +160,11 @@ class SourceForm(WagtailAdminModelForm):
         if trust > 100:
             raise ValidationError("Trust runs from 0 to 100.")
         return trust
+
+
+class DeskAlertPreferenceForm(forms.ModelForm):
+    """An editor's own "on duty" switch, in their account settings."""
+
+    class Meta:
+        model = DeskAlertPreference
+        fields = ["on_duty", "by_email"]

@@ -73,7 +73,7 @@ def inbox_clusters(*, status=OPEN, topic=None, region=None, source=None, since=N
         clusters = clusters.filter(Exists(Item.objects.filter(cluster=OuterRef("pk"), source=source)))
     if since is not None:
         clusters = clusters.filter(last_seen_at__gte=since)
-    return clusters.by_relevance()
+    return clusters.with_last_alert().by_relevance()
 
 
 def change_status(cluster, status, *, user=None, snooze_for=None, now=None):
@@ -278,6 +278,7 @@ def cluster_data(cluster):
         "score": cluster.score,
         "score_parts": cluster.score_parts or {},
         "breaking": cluster.breaking,
+        "alerted_at": iso(getattr(cluster, "alerted_at", None)),
         "outlet_count": cluster.outlet_count,
         "first_seen_at": iso(cluster.first_seen_at),
         "last_seen_at": iso(cluster.last_seen_at),

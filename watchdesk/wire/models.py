@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
+from django.urls import reverse
 from django.utils import timezone
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, HelpPanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
@@ -130,6 +131,11 @@ class ClusterQuerySet(models.QuerySet):
 
     def by_relevance(self):
         return self.order_by("-score", "-last_seen_at", "-pk")
+
+    def with_last_alert(self):
+        """Each cluster with ``alerted_at``: when it last alerted the desk (None if never)."""
+        last = StoryAlert.objects.filter(cluster=OuterRef("pk")).order_by("-number").values("created_at")[:1]
+        return self.annotate(alerted_at=Subquery(last))
 
 
 class Cluster(models.Model):
@@ -359,6 +365,12 @@ class WireSettings(BaseGenericSetting):
     breaking_minimum = models.PositiveIntegerField(
         default=4, help_text="...and at least this many items in the last hour."
     )
+    alert_score_threshold = models.FloatField(
+        "alert at score",
+        null=True,
+        blank=True,
+        help_text="Alert the editors on duty when a story reaches this score. Blank: only breaking stories.",
+    )
 
     panels = [
         FieldPanel("priority_regions"),
@@ -371,8 +383,57 @@ class WireSettings(BaseGenericSetting):
             heading="Relevance",
         ),
         FieldRowPanel([FieldPanel("breaking_factor"), FieldPanel("breaking_minimum")], heading="Breaking"),
+        FieldPanel("alert_score_threshold", heading="Editor alerts"),
         HelpPanel(content="Sources, polling and fetch limits: see docs/configuration.md."),
     ]
 
     class Meta:
         verbose_name = "wire settings"
+
+
+class StoryAlert(models.Model):
+    """One alert to the desk about a story: the record that keeps a story from alerting twice.
+
+    ``number`` counts a story's alerts (1, 2, ...); two workers that both decide a story's next alert is
+    due insert the same (cluster, number), and the unique constraint lets one of them through.
+    """
+
+    class Reason(models.TextChoices):
+        BREAKING = "breaking", "Flagged breaking"
+        SCORE = "score", "Reached the alert score"
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="alerts")
+    number = models.PositiveIntegerField(default=1)
+    reason = models.CharField(max_length=10, choices=Reason.choices)
+    outlets = models.PositiveIntegerField(help_text="Outlets telling the story when it alerted.")
+    score = models.FloatField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["cluster", "number"], name="unique_story_alert")]
+
+    def __str__(self):
+        return f"{self.cluster_id} #{self.number}: {self.reason}"
+
+    @property
+    def url(self):
+        """The story in the inbox, as an absolute link for e-mails and channels."""
+        return settings.SITE_URL + reverse("inbox:cluster", args=[self.cluster_id])
+
+
+class DeskAlertPreference(models.Model):
+    """Whether an editor is on duty, and so gets editor alerts, and how."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="desk_alert_preference"
+    )
+    on_duty = models.BooleanField(
+        "on duty", default=False, help_text="Alert me when a story breaks or reaches the alert score."
+    )
+    by_email = models.BooleanField(
+        "by e-mail", default=True, help_text="Send each alert to my e-mail address."
+    )
+
+    def __str__(self):
+        return f"{self.user}: {'on duty' if self.on_duty else 'off duty'}"

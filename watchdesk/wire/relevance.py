@@ -34,6 +34,7 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from watchdesk.taxonomy.models import Region
+from watchdesk.wire import alerts
 from watchdesk.wire.executemany import update_rows
 from watchdesk.wire.models import DEFAULT_TRUST, Cluster, Item, ItemPlace, ItemTopic, Source, WireSettings
 
@@ -244,8 +245,10 @@ def flag_breaking(*, now=None, settings=None):
     does). Open clusters with an item published in the last BREAKING_WINDOW in a surging topic or region
     get ``breaking``; every other cluster loses it.
 
-    Returns the surges, largest first. Without a surge it costs two small queries over the last hour's
-    items and one UPDATE; a busy topic or region adds a count over its week.
+    Then the editors on duty are alerted of stories newly breaking or over the alert score
+    (``alerts.evaluate``). Returns the surges, largest first. Without a surge and without an alert it
+    costs two small queries over the last hour's items, one UPDATE and the alerts' two queries; a busy
+    topic or region adds a count over its week.
     """
     now = now or timezone.now()
     settings = settings or WireSettings.load()
@@ -318,6 +321,8 @@ def flag_breaking(*, now=None, settings=None):
         region_paths=[region_paths[surge.id] for surge in surges if surge.kind == "region"],
         now=now,
     )
+    # Every path that changes flags or scores ends here, so this is where the desk is alerted.
+    alerts.evaluate(now=now, settings=settings)
     return sorted(surges, key=lambda surge: (-surge.count, surge.kind, surge.id))
 
 

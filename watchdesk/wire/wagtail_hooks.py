@@ -4,6 +4,7 @@
 - /admin/inbox/<id>/              one story: items, topics with matched phrases, places, score parts
 - /admin/inbox/add-url/           queue an article page to be fetched and added to the inbox
 - /admin/sources/                 the feeds we watch and their health (``admin_views``)
+- /admin/account/ (Notifications) an editor's "On duty" switch for editor alerts (``alerts``)
 
 "Inbox" sits high in the menu with the number of new stories; "Sources" right below it. The topic
 editor's "Preview rule" (taxonomy/views.py) runs the edited rule over recent items through the
@@ -12,15 +13,17 @@ editor's "Preview rule" (taxonomy/views.py) runs the edited rule over recent ite
 
 from django.contrib.auth.models import Permission
 from django.urls import include, path, reverse
+from django.utils.functional import cached_property
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.panels import ObjectList
 from wagtail.admin.ui.sidebar import LinkMenuItem
+from wagtail.admin.views.account import BaseSettingsPanel, notifications_tab
 from wagtail.admin.viewsets.model import ModelViewSet
 
 from watchdesk.wire import admin_views, inbox, inbox_views, topics
-from watchdesk.wire.forms import SourceForm
-from watchdesk.wire.models import Source
+from watchdesk.wire.forms import DeskAlertPreferenceForm, SourceForm
+from watchdesk.wire.models import DeskAlertPreference, Source
 
 INBOX_PERMISSION = "wire.change_cluster"
 
@@ -124,3 +127,29 @@ def register_source_viewset():
 
 
 hooks.register("preview_topic_rule", topics.preview_rule_change)
+
+
+# Editor alerts ------------------------------------------------------------------------------------
+@hooks.register("register_account_settings_panel")
+class DeskAlertsPanel(BaseSettingsPanel):
+    """Each editor turns their own alerts on and off under Account > Notifications."""
+
+    name = "desk_alerts"
+    title = "Editor alerts"
+    help_text = "Stories flagged breaking or reaching the alert score, with a link to the inbox."
+    tab = notifications_tab
+    order = 200
+    form_class = DeskAlertPreferenceForm
+
+    def is_active(self):
+        return self.user.has_perm(INBOX_PERMISSION)
+
+    @cached_property
+    def preference(self):
+        return DeskAlertPreference.objects.filter(user=self.user).first() or DeskAlertPreference(
+            user=self.user
+        )
+
+    def get_form(self):
+        data = (self.request.POST,) if self.request.method == "POST" else ()
+        return self.form_class(*data, instance=self.preference, prefix=self.name)

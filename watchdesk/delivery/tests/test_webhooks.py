@@ -4,6 +4,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 from datetime import timedelta
 from itertools import count
 
@@ -17,7 +18,7 @@ from django.utils import timezone
 from watchdesk.delivery import broadcasts
 from watchdesk.delivery.models import Broadcast, Delivery, MailEvent
 from watchdesk.delivery.sender import send_pending
-from watchdesk.delivery.webhooks import SOFT_BOUNCE, classify
+from watchdesk.delivery.webhooks import SOFT_BOUNCE, classify, configured_providers
 from watchdesk.subscriptions.models import Subscriber, Suppression
 
 SECRET = "hooks:s3cret-word"
@@ -29,7 +30,12 @@ _ids = count(1000)
 
 @pytest.fixture(autouse=True)
 def webhook_settings(settings):
-    settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET, "MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY}
+    # Mailgun is configured by its signing key, Postmark by its server token.
+    settings.ANYMAIL = {
+        "WEBHOOK_SECRET": SECRET,
+        "MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY,
+        "POSTMARK_SERVER_TOKEN": "postmark-token",
+    }
     settings.SOFT_BOUNCE_LIMIT = 3
     settings.SOFT_BOUNCE_DAYS = 7
 
@@ -324,13 +330,53 @@ def test_mailgun_with_a_bad_signature_is_refused(client, lee):
 
 
 def test_without_a_webhook_secret_every_webhook_is_refused(client, lee, settings):
-    settings.ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY}
+    settings.ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY, "POSTMARK_SERVER_TOKEN": "token"}
     with pytest.warns(AnymailInsecureWebhookWarning):
         assert post_postmark(client, postmark_complaint(lee.email), auth={}).status_code == 400
     signed = sign_mailgun(mailgun_event(lee.email))
     assert post_mailgun(client, signed, auth={}).status_code == 400
     assert not MailEvent.objects.exists()
     assert not Suppression.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/webhooks/mail/sendgrid/tracking/",
+        "/webhooks/mail/mandrill/tracking/",
+        "/webhooks/mail/amazon_ses/tracking/",
+    ],
+)
+def test_a_provider_this_site_does_not_use_is_a_quiet_404(client, lee, url, caplog):
+    with caplog.at_level("DEBUG"):
+        response = client.post(url, data="[]", content_type="application/json", **basic_auth())
+    assert response.status_code == 404
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert not MailEvent.objects.exists()
+
+
+def test_a_provider_is_configured_by_email_url_or_its_anymail_settings(client, lee, settings):
+    settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET}
+    assert configured_providers() == set()
+    assert post_postmark(client, postmark_complaint(lee.email)).status_code == 404
+
+    settings.EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"  # EMAIL_URL=anymail://postmark
+    assert configured_providers() == {"postmark"}
+    assert post_postmark(client, postmark_complaint(lee.email)).status_code == 200
+    assert post_mailgun(client, sign_mailgun(mailgun_event(lee.email))).status_code == 404
+
+    settings.ANYMAIL["MAILGUN_WEBHOOK_SIGNING_KEY"] = SIGNING_KEY  # sends by SMTP, reports by webhook
+    settings.ANYMAIL["BREVO_API_KEY"] = "key"
+    assert configured_providers() == {"postmark", "mailgun", "brevo", "sendinblue"}
+
+
+def test_an_unconfigured_mailgun_was_a_500_with_an_error_and_is_now_a_404(client, lee, settings, caplog):
+    # Mailgun's view needs its signing key; without one anymail raised ImproperlyConfigured.
+    settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET}
+    with caplog.at_level("DEBUG"):
+        response = post_mailgun(client, sign_mailgun(mailgun_event(lee.email)))
+    assert response.status_code == 404
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
 
 
 def test_a_provider_without_a_webhook_secret_fails_the_system_check(settings):
