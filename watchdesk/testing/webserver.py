@@ -23,6 +23,7 @@ class Request:
     method: str
     path: str
     headers: dict
+    body: bytes = b""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -33,7 +34,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self):
         server = self.server.owner
-        request = Request(self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        request = Request(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
         with server.lock:
             server.requests.append(request)
             server.active += 1
