@@ -218,7 +218,7 @@ _LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]+)\)")
 
 
 def plain_text(markdown):
-    """Our Markdown as plain text: "**Outlet:** X" -> "Outlet: X", "[Read the post](url)" -> "Read the post: url"."""
+    """Our Markdown as plain text: "**Outlet:** X" -> "Outlet: X", "[Read](url)" -> "Read: url"."""
     return _LINK.sub(r"\1: \2", markdown.replace("**", ""))
 
 
