@@ -52,7 +52,10 @@ def test_leaving_the_url_blank_keeps_the_saved_one(client, audience_manager, mak
     response = client.post(reverse("channels:edit", args=[channel.pk]), form(name="Ops room", url=""))
     assert response.status_code == 302
     channel.refresh_from_db()
-    assert (channel.name, channel.url) == ("Ops room", "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/")
+    assert (channel.name, channel.url) == (
+        "Ops room",
+        "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/",
+    )
 
 
 @pytest.mark.parametrize(
