@@ -28,7 +28,10 @@ from watchdesk.posts.models import HomePage, StoryPost
 
 port = int(sys.argv[1])
 Channel.objects.bulk_create(
-    [Channel(name=f"Channel {n:03d}", url=f"json://127.0.0.1:{port}/ch/{n:03d}") for n in range(int(sys.argv[2]))]
+    [
+        Channel(name=f"Channel {n:03d}", url=f"json://127.0.0.1:{port}/ch/{n:03d}")
+        for n in range(int(sys.argv[2]))
+    ]
 )
 post = StoryPost(
     title="Evacuation order for the river valley",
