@@ -253,7 +253,7 @@ CHANNEL_LEASE_SECONDS = env_int("CHANNEL_LEASE_SECONDS", 120, minimum=5)
 CHANNEL_TIMEOUT = env_int("CHANNEL_TIMEOUT", 10, minimum=1)
 CHANNEL_DIGEST_HOUR = env_int("CHANNEL_DIGEST_HOUR", 7, minimum=0)
 if CHANNEL_DIGEST_HOUR > 23:
-    raise ImproperlyConfigured(f"CHANNEL_DIGEST_HOUR must be an hour from 0 to 23, not {CHANNEL_DIGEST_HOUR}.")
+    raise ImproperlyConfigured(f"CHANNEL_DIGEST_HOUR must be from 0 to 23, not {CHANNEL_DIGEST_HOUR}.")
 # Soft bounces reported by a provider suppress an address after this many within this many days.
 SOFT_BOUNCE_LIMIT = env_int("SOFT_BOUNCE_LIMIT", 3, minimum=1)
 SOFT_BOUNCE_DAYS = env_int("SOFT_BOUNCE_DAYS", 7, minimum=1)
