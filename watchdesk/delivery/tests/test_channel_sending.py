@@ -346,9 +346,10 @@ def test_sending_a_batch_of_channels_costs_a_fixed_number_of_queries(
 ):
     for n in range(5):
         make_channel(f"Ops {n}", f"json://127.0.0.1:{receiver.port}/hook")
-    make_post("Boil-water notice")
+    post = make_post("Boil-water notice")
     broadcasts.fan_out_broadcast(Broadcast.objects.get())
-    # 3 to claim; 4 to re-check the post and the channels' scope; 3 for the message (places, site,
-    # topics), built once; 1 per message marked sent; 1 to find nothing more to claim.
-    with django_assert_num_queries(3 + 4 + 3 + 5 + 1):
+    post.get_full_url()  # Wagtail caches the site's root paths: warm, as on a running worker
+    # 3 to claim; 4 to re-check the post and the channels' scope; 2 for the message (places, topics),
+    # built once; 1 per message marked sent; 1 to find nothing more to claim.
+    with django_assert_num_queries(3 + 4 + 2 + 5 + 1):
         assert channel_sender.send_pending() == {"sent": 5}
