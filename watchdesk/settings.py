@@ -244,6 +244,16 @@ EMAIL_LEASE_SECONDS = env_int("EMAIL_LEASE_SECONDS", 300, minimum=5)
 EMAIL_RATE_LIMIT = env_int("EMAIL_RATE_LIMIT", 0, minimum=0)
 EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 8, minimum=1)
 EMAIL_RETRY_SECONDS = env_int("EMAIL_RETRY_SECONDS", 60, minimum=1)
+# Alert channels (docs/agencies.md): tries before a message is parked as failed, the first retry delay
+# (doubling each time, at most six hours), how long a worker holds claimed messages, a request's timeout,
+# and the hour of daily channel digests in TIME_ZONE.
+CHANNEL_MAX_ATTEMPTS = env_int("CHANNEL_MAX_ATTEMPTS", 8, minimum=1)
+CHANNEL_RETRY_SECONDS = env_int("CHANNEL_RETRY_SECONDS", 30, minimum=1)
+CHANNEL_LEASE_SECONDS = env_int("CHANNEL_LEASE_SECONDS", 120, minimum=5)
+CHANNEL_TIMEOUT = env_int("CHANNEL_TIMEOUT", 10, minimum=1)
+CHANNEL_DIGEST_HOUR = env_int("CHANNEL_DIGEST_HOUR", 7, minimum=0)
+if CHANNEL_DIGEST_HOUR > 23:
+    raise ImproperlyConfigured(f"CHANNEL_DIGEST_HOUR must be from 0 to 23, not {CHANNEL_DIGEST_HOUR}.")
 # Soft bounces reported by a provider suppress an address after this many within this many days.
 SOFT_BOUNCE_LIMIT = env_int("SOFT_BOUNCE_LIMIT", 3, minimum=1)
 SOFT_BOUNCE_DAYS = env_int("SOFT_BOUNCE_DAYS", 7, minimum=1)

@@ -36,7 +36,7 @@ from watchdesk.core.fetch_policy import (
     resolve,
 )
 
-__all__ = ["FetchError", "FetchRefused", "Fetched", "check_url", "fetch", "parse_retry_after"]
+__all__ = ["FetchError", "FetchRefused", "Fetched", "check_url", "fetch", "parse_retry_after", "post"]
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Feed formats first; HTML last but welcome (article pages, and sites that serve feeds as text/html).
@@ -376,3 +376,36 @@ def fetch(
                 for name in CREDENTIAL_HEADERS:
                     request_headers.pop(name, None)
             target = following
+
+
+def post(url, *, content, headers=None, max_bytes=64 * 1024, timeout=None):
+    """POST ``content`` (bytes) to ``url`` under the same policy as ``fetch``, and return the answer as
+    ``Fetched`` (its body read up to ``max_bytes``). Redirects are not followed: a webhook that moved must
+    be updated by a person, not silently re-sent elsewhere."""
+    policy = current_policy()
+    deadline = _Deadline(settings.FETCH_TIMEOUT if timeout is None else timeout)
+    target = parse_url(url)
+    port = policy.check_port(target)
+    host = target.raw_host.decode("ascii")
+    addresses = resolve(host, port)
+    for address in addresses:
+        policy.check_address(address)
+    backend = _PinnedBackend(deadline)
+    backend.pin(host, port, addresses)
+    request_headers = httpx.Headers(
+        {"User-Agent": settings.FETCH_USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING}
+    )
+    request_headers.update(headers or {})
+    with httpx.Client(
+        transport=_PinnedTransport(backend), trust_env=False, follow_redirects=False, timeout=deadline.seconds
+    ) as client:
+        deadline.check()
+        with _transport_errors(host, deadline):
+            response = client.send(
+                client.build_request("POST", target, headers=request_headers, content=content), stream=True
+            )
+            try:
+                body = _read_body(response, max_bytes, deadline)
+            finally:
+                response.close()
+    return Fetched(str(target), response.status_code, response.headers, body)

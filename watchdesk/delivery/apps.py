@@ -4,7 +4,7 @@ from django.apps import AppConfig
 class DeliveryConfig(AppConfig):
     name = "watchdesk.delivery"
     label = "delivery"
-    verbose_name = "E-mail delivery"
+    verbose_name = "E-mail and alert delivery"
     group_permissions = {
         "Audience managers": [
             "view_broadcast",
@@ -12,6 +12,11 @@ class DeliveryConfig(AppConfig):
             "view_delivery",
             "change_delivery",
             "view_mailevent",
+            "add_channel",
+            "change_channel",
+            "delete_channel",
+            "view_channel",
+            "view_channeldelivery",
         ],
     }
 
@@ -21,6 +26,7 @@ class DeliveryConfig(AppConfig):
         from watchdesk.delivery import checks, signal_handlers, webhooks
         from watchdesk.posts.signals import story_published
         from watchdesk.subscriptions.signals import reply_requested, subscriber_confirmed
+        from watchdesk.wire.signals import story_alert
 
         tracking.connect(webhooks.record_event, dispatch_uid="delivery.record_event")
         story_published.connect(signal_handlers.post_published, dispatch_uid="delivery.post_published")
@@ -28,4 +34,5 @@ class DeliveryConfig(AppConfig):
         subscriber_confirmed.connect(
             signal_handlers.subscriber_confirmed, dispatch_uid="delivery.subscriber_confirmed"
         )
+        story_alert.connect(signal_handlers.story_alert, dispatch_uid="delivery.story_alert")
         checks.register()

@@ -15,8 +15,10 @@ from datetime import UTC
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q
 from django.utils import timezone
+
+from watchdesk.subscriptions.models import scope_condition
 
 
 class Broadcast(models.Model):
@@ -198,3 +200,112 @@ class MailEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_type_display()} for {self.email}"
+
+
+# Alert channels --------------------------------------------------------------------------------------
+class ChannelQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(paused=False)
+
+    def interested_in(self, post):
+        """Channels whose scope covers ``post``: the subscribers' rule (``scope_condition``)."""
+        return self.interested_in_terms(
+            post.topics.values_list("pk", flat=True), post.region_links.values("region_id")
+        )
+
+    def interested_in_terms(self, topic_ids, region_ids):
+        topic_links = Channel.topics.through.objects.filter(channel_id=OuterRef("pk"))
+        region_links = Channel.regions.through.objects.filter(channel_id=OuterRef("pk"))
+        return self.filter(scope_condition(topic_links, region_links, topic_ids, region_ids))
+
+
+class Channel(models.Model):
+    """A place alerts are pushed to: a chat room, a push topic, an SMS gateway or an agency's system.
+
+    ``url`` holds credentials (tokens, passwords, secret webhook paths): it is shown only masked
+    (``channels.mask_url``) once saved. A signed webhook's ``secret`` is shown once, when it is made."""
+
+    class Kind(models.TextChoices):
+        APPRISE = "apprise", "Service (Apprise URL)"
+        WEBHOOK = "webhook", "Signed webhook"
+
+    class Purpose(models.TextChoices):
+        READERS = "readers", "Published posts"
+        EDITORS = "editors", "Editor alerts (breaking stories on the wire)"
+
+    class Cadence(models.TextChoices):
+        INSTANT = "instant", "As soon as a post is published"
+        DAILY = "daily", "Daily digest"
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.APPRISE)
+    url = models.TextField("URL", max_length=2000)
+    secret = models.CharField(max_length=64, blank=True, editable=False)
+    purpose = models.CharField(max_length=8, choices=Purpose.choices, default=Purpose.READERS)
+    everything = models.BooleanField(default=True)
+    topics = models.ManyToManyField("taxonomy.Topic", blank=True, related_name="+")
+    regions = models.ManyToManyField("taxonomy.Region", blank=True, related_name="+")
+    cadence = models.CharField(max_length=8, choices=Cadence.choices, default=Cadence.INSTANT)
+    paused = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    # The end of the last daily digest written for this channel.
+    last_digest_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ChannelQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ChannelDeliveryQuerySet(models.QuerySet):
+    def claimable(self, now=None):
+        return self.filter(status=ChannelDelivery.Status.PENDING, next_attempt_at__lte=now or timezone.now())
+
+    def expired_leases(self, now=None):
+        return self.filter(status=ChannelDelivery.Status.SENDING, leased_until__lt=now or timezone.now())
+
+
+class ChannelDelivery(models.Model):
+    """One message to one channel. ``key`` names what it is about, unique per channel: "post:<broadcast
+    id>", "alert:<story alert id>", "digest:<local date>" or "test:<random>"; writing it twice adds
+    nothing. Post messages are built when sent; alerts, digests' windows and tests carry ``message``."""
+
+    class Kind(models.TextChoices):
+        POST = "post", "Post"
+        DIGEST = "digest", "Daily digest"
+        ALERT = "alert", "Editor alert"
+        TEST = "test", "Test"
+
+    Status = Delivery.Status
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    key = models.CharField(max_length=64)
+    broadcast = models.ForeignKey(
+        Broadcast, on_delete=models.CASCADE, null=True, blank=True, related_name="channel_deliveries"
+    )
+    message = models.JSONField(default=dict, blank=True)
+
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_owner = models.CharField(max_length=32, blank=True)
+    leased_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    objects = ChannelDeliveryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "channel deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "key"], name="one_channel_delivery_per_key"),
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="channel_delivery_queue")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to channel {self.channel_id} ({self.status})"

@@ -4,9 +4,10 @@
 from django.db import transaction
 
 from watchdesk.delivery.broadcasts import record_publication
+from watchdesk.delivery.channels import record_story_alert
 from watchdesk.delivery.models import Delivery
 from watchdesk.delivery.notices import notify_staff
-from watchdesk.delivery.tasks import fan_out, wake_sender
+from watchdesk.delivery.tasks import fan_out, send_channel_messages, wake_sender
 
 
 def post_published(sender, post, **kwargs):
@@ -30,3 +31,12 @@ def reply_requested(sender, subscribers, kind, **kwargs):
 
 def subscriber_confirmed(sender, subscriber, **kwargs):
     notify_staff(subscriber)
+
+
+def story_alert(sender, alert, **kwargs):
+    """The wire flagged a story for the desk (sent after its transaction): one row per editors' channel,
+    then a worker sends them."""
+    with transaction.atomic():
+        written = record_story_alert(alert)
+        if written:
+            transaction.on_commit(send_channel_messages.enqueue)

@@ -2,7 +2,7 @@
 
 from django_tasks import task
 
-from watchdesk.delivery import broadcasts, sender
+from watchdesk.delivery import broadcasts, channel_sender, sender
 from watchdesk.delivery.models import Broadcast
 
 
@@ -14,7 +14,15 @@ def fan_out(broadcast_id):
         return 0
     if broadcast.fanned_out_at is None:
         broadcasts.fan_out_broadcast(broadcast)
+    # Channels first: a few messages that responders watch for, before thousands of e-mails.
+    channel_sender.send_pending()
     return sender.send_pending()
+
+
+@task()
+def send_channel_messages():
+    """Send whatever is due to alert channels (editor alerts, tests)."""
+    return channel_sender.send_pending()
 
 
 @task()
@@ -30,8 +38,11 @@ def wake_sender():
 
 @task()
 def sweep_and_send():
-    """Every 30 seconds: hand back expired leases, fan out anything missed, retry what is due."""
+    """Every 30 seconds: hand back expired leases, fan out anything missed, write due channel digests,
+    retry what is due."""
     sender.sweep()
+    channel_sender.sweep()
+    channel_sender.send_pending()
     return sender.send_pending()
 
 

@@ -17,8 +17,8 @@ from wagtail.admin.ui.tables import DateColumn, NumberColumn
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 from wagtail.admin.widgets.button import Button
 
-from watchdesk.delivery import admin_views, broadcasts, update_views
-from watchdesk.delivery.models import Broadcast, Delivery, Digest, MailEvent
+from watchdesk.delivery import admin_views, broadcasts, channel_admin, update_views
+from watchdesk.delivery.models import Broadcast, Channel, Delivery, Digest, MailEvent
 from watchdesk.posts.models import StoryPost
 from watchdesk.subscriptions.models import Suppression
 
@@ -184,6 +184,43 @@ class EmailViewSetGroup(ModelViewSetGroup):
 @hooks.register("register_admin_viewset")
 def register_email_viewsets():
     return EmailViewSetGroup()
+
+
+class ChannelViewSet(ModelViewSet):
+    """/admin/channels/: alert channels (see channel_admin)."""
+
+    model = Channel
+    name = "channels"
+    icon = "mail"
+    menu_label = "Channels"
+    menu_order = 275
+    add_to_admin_menu = True
+    add_to_reference_index = False
+    copy_view_enabled = False
+    inspect_view_enabled = True
+    index_view_class = channel_admin.ChannelIndexView
+    add_view_class = channel_admin.ChannelCreateView
+    inspect_view_class = channel_admin.ChannelInspectView
+    list_display = ["name", *channel_admin.columns()]
+    list_filter = ["purpose", "paused"]
+    search_fields = ["name"]
+    search_backend_name = None
+    ordering = "name"
+
+    def get_form_class(self, for_update=False):
+        return channel_admin.ChannelForm
+
+    def get_urlpatterns(self):
+        return [
+            *super().get_urlpatterns(),
+            path("test/<int:pk>/", channel_admin.SendTestView.as_view(), name="test"),
+            path("pause/<int:pk>/", channel_admin.PauseView.as_view(), name="pause"),
+        ]
+
+
+@hooks.register("register_admin_viewset")
+def register_channel_viewset():
+    return ChannelViewSet()
 
 
 @hooks.register("register_permissions")

@@ -129,15 +129,22 @@ class SubscriberQuerySet(models.QuerySet):
         saved yet): everything; or, of what they chose, one of its topics if they chose topics AND one of
         its regions, or a region containing one, if they chose places (California hears about Los
         Angeles). Someone who chose neither gets nothing. ``Subscriber.posts_in_scope`` is the twin."""
-        codes = set()
-        for path in Region.objects.filter(pk__in=region_ids).values_list("path", flat=True):
-            codes.update(Region.codes_in(path))
         topic_links = Subscriber.topics.through.objects.filter(subscriber_id=OuterRef("pk"))
         region_links = Subscriber.regions.through.objects.filter(subscriber_id=OuterRef("pk"))
-        chose_topics, chose_places = Exists(topic_links), Exists(region_links)
-        topic_ok = Exists(topic_links.filter(topic_id__in=list(topic_ids))) | ~chose_topics
-        place_ok = Exists(region_links.filter(region__code__in=codes)) | ~chose_places
-        return self.filter(Q(everything=True) | ((chose_topics | chose_places) & topic_ok & place_ok))
+        return self.filter(scope_condition(topic_links, region_links, topic_ids, region_ids))
+
+
+def scope_condition(topic_links, region_links, topic_ids, region_ids):
+    """The scope rule of ``interested_in_terms`` as a condition on any model with an ``everything`` flag
+    and chosen topics and regions, given its links to them (through rows filtered on ``OuterRef("pk")``).
+    Alert channels share it, so a channel and a reader with the same choice get the same posts."""
+    codes = set()
+    for path in Region.objects.filter(pk__in=region_ids).values_list("path", flat=True):
+        codes.update(Region.codes_in(path))
+    chose_topics, chose_places = Exists(topic_links), Exists(region_links)
+    topic_ok = Exists(topic_links.filter(topic_id__in=list(topic_ids))) | ~chose_topics
+    place_ok = Exists(region_links.filter(region__code__in=codes)) | ~chose_places
+    return Q(everything=True) | ((chose_topics | chose_places) & topic_ok & place_ok)
 
 
 class Subscriber(models.Model):

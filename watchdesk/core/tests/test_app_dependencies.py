@@ -16,7 +16,8 @@ ALLOWED = {
     "taxonomy": {"core"},
     "posts": {"core", "taxonomy"},
     "subscriptions": {"core", "taxonomy", "posts"},
-    "delivery": {"core", "taxonomy", "posts", "subscriptions"},
+    # delivery listens to the wire's story_alert signal (editor alert channels); the wire never imports it.
+    "delivery": {"core", "taxonomy", "posts", "subscriptions", "wire"},
     "wire": {"core", "taxonomy", "posts"},
     "demo": {"core", "taxonomy", "posts", "subscriptions", "delivery", "wire"},
 }

@@ -1,0 +1,331 @@
+"""The channel sender: claim ``ChannelDelivery`` rows with a lease, check each is still wanted, send it
+through Apprise or as a signed webhook under the network policy, and record the outcome at once.
+
+The same promises as the e-mail sender (``sender``): a row is marked sent the moment the service accepted
+it, so a worker killed a moment later repeats at most the message in flight (and a signed webhook carries
+the same ``Idempotency-Key`` when it does); a dead worker's rows are handed back by ``sweep`` after
+``CHANNEL_LEASE_SECONDS``; a failure is retried after ``CHANNEL_RETRY_SECONDS`` x 2^(tries-1) (at most six
+hours) and parked as ``failed`` after ``CHANNEL_MAX_ATTEMPTS`` tries; an address the policy refuses is
+parked at once. Every error stored or logged is masked (``channels.scrub``).
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+import uuid
+from collections import defaultdict
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+import apprise
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from watchdesk.core import fetcher
+from watchdesk.core.fetch_policy import FetchError, FetchRefused
+from watchdesk.core.outbound import guarded_connections
+from watchdesk.delivery import channels
+from watchdesk.delivery.models import Channel, ChannelDelivery
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(hours=6)
+BATCH = 50
+Status = ChannelDelivery.Status
+
+
+class Refused(Exception):
+    """The network policy (or the URL itself) rules this channel out: retrying cannot help."""
+
+
+class Failed(Exception):
+    """This try failed; a later one may not."""
+
+
+# Signing ----------------------------------------------------------------------------------------------
+def signature(secret, timestamp, body):
+    """``X-Watchdesk-Signature``: ``t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def verify(secret, header, body, *, tolerance=300, now=None):
+    """What a receiver does (docs/agencies.md has the same in a standalone snippet)."""
+    parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    timestamp = int(parts.get("t", "0"))
+    if abs((now or time.time()) - timestamp) > tolerance:
+        return False
+    return hmac.compare_digest(signature(secret, timestamp, body), f"t={timestamp},v1={parts.get('v1', '')}")
+
+
+# Sending one message ------------------------------------------------------------------------------------
+class _SendLog(logging.Handler):
+    """Keeps Apprise's warnings during one send (its only account of why a send failed), and masks the
+    channel's secrets in every record of the libraries that may print its URL, whoever prints them."""
+
+    def __init__(self, url):
+        super().__init__(logging.WARNING)
+        self.url = url
+        self.lines = []
+
+    def filter(self, record):
+        record.msg, record.args = channels.scrub(record.getMessage(), self.url), ()
+        return True
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
+MASKED_LOGGERS = ("apprise", "httpx", "urllib3")
+
+
+@contextmanager
+def _masked_logs(url):
+    handler = _SendLog(url)
+    loggers = [logging.getLogger(name) for name in MASKED_LOGGERS]
+    for log in loggers:
+        log.addFilter(handler.filter)
+    loggers[0].addHandler(handler)
+    try:
+        yield handler
+    finally:
+        loggers[0].removeHandler(handler)
+        for log in loggers:
+            log.removeFilter(handler.filter)
+
+
+def _check(channel):
+    """Refused for a URL the policy rules out now (DNS may have changed since it was saved)."""
+    try:
+        channels.check_channel_url(channel.kind, channel.url)
+    except (FetchRefused, channels.Unusable) as error:
+        raise Refused(str(error)) from None
+    except FetchError as error:
+        raise Failed(str(error)) from None
+
+
+def send_apprise(channel, message):
+    service = apprise.Apprise()
+    if not service.add(channel.url):
+        raise Refused("Apprise does not recognise this URL.")
+    # Markdown where the service renders it (Slack, Teams, Discord...); plain text where it would show the
+    # asterisks (generic JSON or form webhooks, SMS).
+    if service[0].notify_format == apprise.NotifyFormat.TEXT:
+        body, body_format = channels.plain_text(message.body), apprise.NotifyFormat.TEXT
+    else:
+        body, body_format = message.body, apprise.NotifyFormat.MARKDOWN
+    with _masked_logs(channel.url) as log, guarded_connections() as guard:
+        accepted = service.notify(body=body, title=message.title, body_format=body_format)
+    if guard.refusals:
+        raise Refused(channels.scrub("; ".join(guard.refusals), channel.url))
+    if not accepted:
+        reason = log.lines[-1] if log.lines else "The service did not accept the message."
+        raise Failed(channels.scrub(reason, channel.url))
+
+
+def send_webhook(channel, row, message):
+    payload = channels.webhook_payload(row, message)
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-Watchdesk-Signature": signature(channel.secret, int(time.time()), body),
+        "Idempotency-Key": payload["idempotency_key"],
+    }
+    try:
+        with _masked_logs(channel.url):
+            answer = fetcher.post(
+                channel.url, content=body, headers=headers, timeout=settings.CHANNEL_TIMEOUT
+            )
+    except FetchRefused as error:
+        raise Refused(channels.scrub(error.reason, channel.url)) from None
+    except FetchError as error:
+        raise Failed(channels.scrub(error.reason, channel.url)) from None
+    if not answer.ok:
+        raise Failed(f"The receiver answered HTTP {answer.status}.")
+
+
+def deliver(channel, row, message):
+    """Send one message; raises Refused or Failed."""
+    _check(channel)
+    if channel.kind == Channel.Kind.WEBHOOK:
+        send_webhook(channel, row, message)
+    else:
+        send_apprise(channel, message)
+
+
+# Building messages --------------------------------------------------------------------------------------
+class Composer:
+    """A broadcast's message is built once per batch, not once per channel."""
+
+    def __init__(self):
+        self.posts = {}
+
+    def __call__(self, row):
+        if row.kind == ChannelDelivery.Kind.POST:
+            if row.broadcast_id not in self.posts:
+                self.posts[row.broadcast_id] = channels.broadcast_message(row.broadcast)
+            return self.posts[row.broadcast_id]
+        if row.kind == ChannelDelivery.Kind.DIGEST:
+            since = datetime.fromisoformat(row.message["since"])
+            until = datetime.fromisoformat(row.message["until"])
+            posts = channels.digest_posts(row.channel, since, until)
+            return channels.digest_message(posts, until) if posts else None
+        if row.kind == ChannelDelivery.Kind.TEST:
+            return channels.test_message(row.channel)
+        stored = row.message
+        return channels.Message("story_alert", stored["title"], stored["body"], stored["url"], stored["data"])
+
+
+def _wanted(rows):
+    """The ids of rows that may still go: the channel is not paused, and a post is still live and in the
+    channel's scope (both may have changed since the row was written)."""
+    allowed = set()
+    by_broadcast = defaultdict(list)
+    for row in rows:
+        if row.kind == ChannelDelivery.Kind.TEST:
+            allowed.add(row.pk)  # a test is asked for by hand, paused or not
+        elif row.channel.paused:
+            continue
+        elif row.kind == ChannelDelivery.Kind.POST:
+            by_broadcast[row.broadcast_id].append(row)
+        else:
+            allowed.add(row.pk)
+    for group in by_broadcast.values():
+        post = group[0].broadcast.post
+        if not post.live:
+            continue
+        ids = set(
+            Channel.objects.filter(pk__in=[row.channel_id for row in group])
+            .interested_in(post)
+            .values_list("pk", flat=True)
+        )
+        allowed.update(row.pk for row in group if row.channel_id in ids)
+    return allowed
+
+
+# The ledger -----------------------------------------------------------------------------------------------
+def claim(limit=BATCH, now=None, rows=None):
+    """Lease up to ``limit`` due rows (or just ``rows``, ids) to this caller, by a conditional UPDATE."""
+    now = now or timezone.now()
+    owner = uuid.uuid4().hex
+    for _ in range(5):
+        due = ChannelDelivery.objects.claimable(now)
+        if rows is not None:
+            due = due.filter(pk__in=rows)
+        ids = list(due.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit])
+        if not ids:
+            return []
+        leased = ChannelDelivery.objects.filter(pk__in=ids, status=Status.PENDING).update(
+            status=Status.SENDING,
+            lease_owner=owner,
+            leased_until=now + timedelta(seconds=settings.CHANNEL_LEASE_SECONDS),
+        )
+        if leased:
+            return list(
+                ChannelDelivery.objects.filter(lease_owner=owner, status=Status.SENDING)
+                .select_related("channel", "broadcast")
+                .order_by("pk")
+            )
+    return []
+
+
+def sweep(now=None):
+    """Hand back rows whose worker died (each counts as a try), and write due daily digests."""
+    now = now or timezone.now()
+    expired = ChannelDelivery.objects.expired_leases(now)
+    failed = expired.filter(attempts__gte=settings.CHANNEL_MAX_ATTEMPTS - 1).update(
+        status=Status.FAILED,
+        attempts=F("attempts") + 1,
+        lease_owner="",
+        leased_until=None,
+        error="Its worker stopped while sending it, every time it was tried.",
+    )
+    returned = expired.update(
+        status=Status.PENDING, attempts=F("attempts") + 1, lease_owner="", leased_until=None
+    )
+    if returned or failed:
+        logger.warning(
+            "Handed back %s channel messages whose worker died; %s parked as failed", returned, failed
+        )
+    channels.plan_channel_digests(now)
+    return returned
+
+
+def _finish(row, **fields):
+    ChannelDelivery.objects.filter(pk=row.pk).update(lease_owner="", leased_until=None, **fields)
+
+
+def _retry(row, error, now):
+    attempts = row.attempts + 1
+    if attempts >= settings.CHANNEL_MAX_ATTEMPTS:
+        _finish(row, status=Status.FAILED, attempts=attempts, error=error)
+        logger.error(
+            "Channel message %s to %s failed after %s tries: %s", row.pk, row.channel.name, attempts, error
+        )
+        return "failed"
+    delay = min(timedelta(seconds=settings.CHANNEL_RETRY_SECONDS * 2 ** (attempts - 1)), MAX_BACKOFF)
+    _finish(row, status=Status.PENDING, attempts=attempts, error=error, next_attempt_at=now + delay)
+    return "retry"
+
+
+def send_batch(rows, composer=None):
+    composer = composer or Composer()
+    outcome = defaultdict(int)
+    allowed = _wanted(rows)
+    lease = timedelta(seconds=settings.CHANNEL_LEASE_SECONDS)
+    renew_at = time.monotonic() + lease.total_seconds() / 3
+    for index, row in enumerate(rows):
+        if time.monotonic() >= renew_at:
+            ChannelDelivery.objects.filter(
+                pk__in=[later.pk for later in rows[index:]], status=Status.SENDING
+            ).update(leased_until=timezone.now() + lease)
+            renew_at = time.monotonic() + lease.total_seconds() / 3
+        if row.pk not in allowed:
+            _finish(row, status=Status.SKIPPED, error="No longer wanted when its turn came.")
+            outcome["skipped"] += 1
+            continue
+        message = composer(row)
+        if message is None:
+            _finish(row, status=Status.SKIPPED, error="Nothing was published in this digest's day.")
+            outcome["skipped"] += 1
+            continue
+        try:
+            deliver(row.channel, row, message)
+        except Refused as error:
+            _finish(row, status=Status.FAILED, attempts=F("attempts") + 1, error=f"Refused: {error}")
+            logger.error("Channel message %s to %s refused: %s", row.pk, row.channel.name, error)
+            outcome["failed"] += 1
+        except Failed as error:
+            outcome[_retry(row, str(error), timezone.now())] += 1
+        else:
+            _finish(row, status=Status.SENT, attempts=F("attempts") + 1, sent_at=timezone.now(), error="")
+            outcome["sent"] += 1
+    return dict(outcome)
+
+
+def send_pending(*, max_batches=None, rows=None):
+    """Send every due channel message (or only ``rows``, ids), batch after batch. Returns the counts."""
+    totals = defaultdict(int)
+    composer = Composer()
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        claimed = claim(rows=rows)
+        if not claimed:
+            break
+        batches += 1
+        for key, value in send_batch(claimed, composer).items():
+            totals[key] += value
+    if totals:
+        logger.info("Channel sender: %s", dict(totals))
+    return dict(totals)
+
+
+def send_test(channel):
+    """Send a test message now, through the ledger and the same checks; returns the finished row."""
+    row = channels.record_test(channel)
+    send_pending(rows=[row.pk])
+    row.refresh_from_db()
+    return row
