@@ -155,7 +155,8 @@ def run(argv):
 def serve(argv):
     """Replace this process with gunicorn, so that the service manager signals it directly."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS)
-    bind = os.environ.get("BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
+    # Loopback unless told otherwise: gunicorn's sync workers belong behind a buffering proxy.
+    bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
     workers = os.environ.get("WEB_CONCURRENCY", str(2 * (os.cpu_count() or 1) + 1))
     command = [
         sys.executable,

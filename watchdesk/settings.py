@@ -351,6 +351,8 @@ WEBSUB_HUB_URL = env_str("WEBSUB_HUB_URL", "")
 if WEBSUB_HUB_URL and urlsplit(WEBSUB_HUB_URL).scheme not in {"http", "https"}:
     raise ImproperlyConfigured(f"WEBSUB_HUB_URL must be an http:// or https:// URL, not {WEBSUB_HUB_URL!r}.")
 ADMIN_PASSWORD = env_secret("WATCHDESK_ADMIN_PASSWORD")
+# Monitors that send it as a bearer token see /healthz's queue details; anonymous callers see only the status.
+HEALTHZ_TOKEN = env_secret("HEALTHZ_TOKEN", "")
 
 # The wire (watchdesk.wire) and the guarded fetcher (watchdesk.core.fetcher) -----------------------------
 # Every outbound request refuses private, loopback, link-local, reserved and metadata addresses and any

@@ -81,6 +81,34 @@ def check_configuration(app_configs, **kwargs):
     return errors
 
 
+@register(Tags.security, deploy=True)
+def check_production_secrets(app_configs, **kwargs):
+    """Django only warns (security.W009, and nothing for a bare "*"); in production these are errors."""
+    if settings.DEBUG:
+        return []
+    errors = []
+    if "*" in settings.ALLOWED_HOSTS:
+        errors.append(
+            Error(
+                'ALLOWED_HOSTS contains "*": any Host header is accepted, so links in e-mails, password '
+                "resets and cache keys can be made to point at an attacker's domain.",
+                hint="List the site's own host names (comma-separated), e.g. ALLOWED_HOSTS=news.example.org.",
+                id="watchdesk.E007",
+            )
+        )
+    key = settings.SECRET_KEY
+    if len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure-"):
+        errors.append(
+            Error(
+                "SECRET_KEY is too short or too simple for production (at least 50 characters, 5 of them "
+                "different): it signs sessions, unsubscribe links and webhook secrets.",
+                hint="Generate one: python -c 'import secrets; print(secrets.token_urlsafe(50))'.",
+                id="watchdesk.E008",
+            )
+        )
+    return errors
+
+
 def _is_ip(host):
     try:
         ipaddress.ip_address(host.strip("[]"))

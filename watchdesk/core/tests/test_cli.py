@@ -76,7 +76,7 @@ def test_run_prepares_the_site_serves_it_and_stops_web_and_worker_on_ctrl_c(tmp_
     try:
         status, body = wait_for(f"http://127.0.0.1:{port}/healthz")
         assert status == 200
-        assert json.loads(body)["database"]["status"] == "ok"
+        assert json.loads(body)["status"] == "ok"
         status, body = wait_for(f"http://127.0.0.1:{port}/")
         assert b"Latest posts" in body
     finally:

@@ -40,6 +40,23 @@ def test_production_settings_pass_the_deploy_checks(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("override", "error"),
+    [
+        ({"ALLOWED_HOSTS": "news.example.org,*"}, "watchdesk.E007"),
+        ({"SECRET_KEY": "short-but-varied-key-1234"}, "watchdesk.E008"),
+        ({"SECRET_KEY": "ab" * 40}, "watchdesk.E008"),
+    ],
+)
+def test_deploy_check_refuses_a_wildcard_host_and_a_weak_secret_key(tmp_path, override, error):
+    result = watchdesk("check", "--deploy", tmp_path=tmp_path, **{**PRODUCTION, **override})
+    assert result.returncode != 0
+    assert error in result.stderr
+    # Plain `check` (every start) leaves these to the deploy check.
+    assert watchdesk("check", tmp_path=tmp_path, **{**PRODUCTION, **override}).returncode == 0
+
+
+@pytest.mark.slow
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     env = {**PRODUCTION}
     del env["SECRET_KEY"]
