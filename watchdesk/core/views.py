@@ -32,7 +32,9 @@ def _queue_status(now):
 def _holds_token(request):
     token = settings.HEALTHZ_TOKEN
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    return bool(token) and scheme.lower() == "bearer" and secrets.compare_digest(given.strip().encode(), token.encode())
+    if not token or scheme.lower() != "bearer":
+        return False
+    return secrets.compare_digest(given.strip().encode(), token.encode())
 
 
 @require_GET
