@@ -112,8 +112,10 @@ def evaluate(*, now=None, settings=None):
 
 def announce(alert):
     """After the alert committed: tell the connected apps, and queue the e-mails."""
-    for receiver, error in story_alert.send_robust(sender=StoryAlert, alert=alert):
-        logger.error("story_alert receiver %r failed", receiver, exc_info=error)
+    # send_robust pairs each receiver with its return value, or with the exception it raised.
+    for receiver, outcome in story_alert.send_robust(sender=StoryAlert, alert=alert):
+        if isinstance(outcome, Exception):
+            logger.error("story_alert receiver %r failed", receiver, exc_info=outcome)
     email_alert.enqueue(alert.pk)
 
 

@@ -210,7 +210,17 @@ def test_a_failing_receiver_is_logged_and_the_others_still_hear(story, sent, cap
         story_alert.disconnect(dispatch_uid="test_broken")
 
     assert len(sent) == 1
-    assert any("story_alert receiver" in record.message for record in caplog.records)
+    failures = [record for record in caplog.records if "story_alert receiver" in record.message]
+    assert len(failures) == 1 and "broken" in failures[0].getMessage()
+
+
+def test_receivers_that_succeed_log_no_error(story, sent, caplog):
+    story(breaking=True)
+    with caplog.at_level(logging.ERROR), sent.commit():
+        alerts.evaluate()
+
+    assert len(sent) == 1
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR] == []
 
 
 # Queries ----------------------------------------------------------------------------------------------
