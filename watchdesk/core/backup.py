@@ -247,7 +247,9 @@ def restore(path):
         if outcome.tables.get(name) != expected
     }
     if wrong:
-        lines = [f"{name}: {want} rows in the backup, {got} now" for name, (want, got) in sorted(wrong.items())]
+        lines = [
+            f"{name}: {want} rows in the backup, {got} now" for name, (want, got) in sorted(wrong.items())
+        ]
         raise BackupError("The restored database differs from the backup:\n  " + "\n  ".join(lines))
     outcome.files = len(manifest["files"])
     outcome.bytes = sum(entry["bytes"] for entry in manifest["files"].values())
