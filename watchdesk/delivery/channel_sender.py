@@ -188,10 +188,12 @@ class Composer:
 
 
 def _wanted(rows):
-    """The ids of rows that may still go: the channel is not paused, and a post is still live and in the
-    channel's scope (both may have changed since the row was written)."""
+    """The ids of rows that may still go: the channel is not paused, a post is still live and in the
+    channel's scope, an editor's own channel's editor is still on duty (each may have changed since the
+    row was written, and a retry may come hours later)."""
     allowed = set()
     by_broadcast = defaultdict(list)
+    owned = []
     for row in rows:
         if row.kind == ChannelDelivery.Kind.TEST:
             allowed.add(row.pk)  # a test is asked for by hand, paused or not
@@ -199,8 +201,17 @@ def _wanted(rows):
             continue
         elif row.kind == ChannelDelivery.Kind.POST:
             by_broadcast[row.broadcast_id].append(row)
+        elif row.channel.owner_id is not None:
+            owned.append(row)
         else:
             allowed.add(row.pk)
+    if owned:
+        on_duty = set(
+            channels.on_duty_editors()
+            .filter(pk__in={row.channel.owner_id for row in owned})
+            .values_list("pk", flat=True)
+        )
+        allowed.update(row.pk for row in owned if row.channel.owner_id in on_duty)
     for group in by_broadcast.values():
         post = group[0].broadcast.post
         if not post.live:
