@@ -5,6 +5,7 @@ import json
 from io import StringIO
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -147,3 +148,20 @@ def test_channels_list_shows_owners(receiver, editor, make_channel):
     out = StringIO()
     call_command("channels", "list", stdout=out)
     assert "the desk" in out.getvalue() and "erin" in out.getvalue()
+
+
+@pytest.mark.parametrize("editors", [1, 4])
+def test_alerting_own_channels_costs_a_fixed_number_of_queries(
+    receiver, django_user_model, django_assert_num_queries, editors
+):
+    for n in range(editors):
+        user = django_user_model.objects.create_user(f"editor{n}", f"e{n}@example.org", "x")
+        user.groups.add(Group.objects.get(name="Editors"))
+        own(user, receiver)
+        on_duty(user)
+    # One to find the channels (on-duty editors who may use the inbox, in a subquery), one INSERT.
+    with django_assert_num_queries(2):
+        assert channels.record_story_alert(stand_in_alert()) == editors
+    # 3 to claim; 1 to check their editors are still on duty; 1 per message marked sent; 1 to find no more.
+    with django_assert_num_queries(3 + 1 + editors + 1):
+        assert channel_sender.send_pending() == {"sent": editors}
