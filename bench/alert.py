@@ -22,15 +22,17 @@ Traffic stays on 127.0.0.1. Everything written is under bench/out/alert/ (git-ig
 import argparse
 import os
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import mail
 from mail import BODY, POSTFIX, copy_database, expect_received, sink, smtp_source, tool, versions
 from run import NEIGHBOURS, neighbours, production_env, send, wait_until, write_section
 
@@ -280,8 +282,24 @@ def first_alert(database, publishes, subscribers, webhooks, hooks):
 
 
 # 2. Fan-out ------------------------------------------------------------------------------------------
+def send_again(subscribers, port, received):
+    """bench/mail.py's one-process ``send_pending()`` on the ledger the alert run just sent, its rows set
+    back to pending: how fast the sender alone goes in this round, for comparison with the worker."""
+    from django.db import connections
+
+    connections.close_all()
+    with closing(sqlite3.connect(RUN_DB)) as connection, connection:
+        connection.execute(
+            "UPDATE delivery_delivery SET status = 'pending', sent_at = NULL, attempts = 0, message_id = '', "
+            "lease_owner = '', leased_until = NULL"
+        )
+    (mail.OUT / "var").mkdir(parents=True, exist_ok=True)
+    return mail.sending(RUN_DB, 1, port, received, subscribers)
+
+
 def fan_out_round(number, database, subscribers, webhooks, size, hooks, port, received):
-    """The alert run and the two smtp-source runs, starting one further along each round."""
+    """The alert run (then the sender alone on its ledger) and the two smtp-source runs, starting one
+    further along each round."""
     results = {}
     order = ["alert", *REFERENCES]
     shift = number % len(order)
@@ -309,6 +327,7 @@ def fan_out_round(number, database, subscribers, webhooks, size, hooks, port, re
             "last_mail": mails.last - committed,
             "mail_rate": subscribers / (mails.last - mails.first),
         }
+        results["alone"] = send_again(subscribers, port, received)
     return results
 
 
@@ -316,8 +335,8 @@ def rate(result):
     return result["mail_rate"] if "mail_rate" in result else result["messages"] / result["seconds"]
 
 
-def ratio(round_):
-    return rate(round_["alert"]) / max(rate(round_[name]) for name in REFERENCES)
+def ratio(round_, name="alert"):
+    return rate(round_[name]) / max(rate(round_[reference]) for reference in REFERENCES)
 
 
 # Report -------------------------------------------------------------------------------------------
@@ -365,16 +384,24 @@ def report(args, first, fanned, size):
         f"{args.subscribers:,} messages of the same size ({size:,} bytes) into the same sink with one and "
         "with two connections, in an order rotating from round to round\n",
         "| round | first webhook s | last webhook s | first e-mail s | last e-mail s | e-mails/s (first to "
-        "last) | smtp-source -s 1 / -s 2 msg/s | of the faster |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "last) | of the faster smtp-source | `send_pending()` alone, msg/s (of the faster) | smtp-source "
+        "-s 1 / -s 2 msg/s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for number, round_ in enumerate(fanned, 1):
         alert = round_["alert"]
         lines.append(
             f"| {number} | {alert['first_hook']:.2f} | {alert['last_hook']:.2f} | {alert['first_mail']:.2f} "
-            f"| {alert['last_mail']:.2f} | {rate(alert):,.0f} | {rate(round_['source1']):,.0f} / "
-            f"{rate(round_['source2']):,.0f} | {ratio(round_):.1%} |"
+            f"| {alert['last_mail']:.2f} | {rate(alert):,.0f} | {ratio(round_):.1%} | "
+            f"{rate(round_['alone']):,.0f} ({ratio(round_, 'alone'):.1%}) | {rate(round_['source1']):,.0f} / "
+            f"{rate(round_['source2']):,.0f} |"
         )
+    alone = statistics.median(ratio(r, "alone") for r in fanned)
+    lines.append(
+        "\n`send_pending()` alone: right after each alert run, bench/mail.py's one sending process sent the "
+        f"same ledger again (its rows set back to pending): {alone:.1%} of the reference (median), against "
+        f"the worker's {share:.1%}."
+    )
     lines += [
         f"\n**Target: {args.channels:,} webhooks within {WEBHOOKS_TARGET_S:g} s: "
         f"{verdict(last_hooks <= WEBHOOKS_TARGET_S)}** (the last arrived after {last_hooks:.1f} s, median "

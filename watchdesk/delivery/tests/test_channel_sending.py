@@ -429,3 +429,21 @@ def test_an_unexpected_error_in_one_send_is_retried_and_the_rest_of_the_batch_go
     assert row.error.startswith("ValueError: a library tripped over json://127.0.0.1:")
     assert "/other" not in row.error  # the channel's secret path is masked
     assert len(receiver.hits("/hook")) == 3 and receiver.hits("/other") == []
+
+
+def test_channels_are_alerted_before_the_email_ledger_is_written(
+    receiver, make_channel, make_post, monkeypatch, django_capture_on_commit_callbacks
+):
+    """With a hundred thousand readers, writing their rows takes seconds: the channels do not wait."""
+    make_channel("Ops", f"json://127.0.0.1:{receiver.port}/hook")
+    alerted_when_writing = []
+    write = broadcasts._insert
+
+    def insert(*args, **kwargs):
+        alerted_when_writing.append(len(receiver.requests))
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(broadcasts, "_insert", insert)
+    publish(make_post, django_capture_on_commit_callbacks, "Gas leak")
+    assert alerted_when_writing == [1]
+    assert ChannelDelivery.objects.get().status == "sent"
