@@ -93,7 +93,7 @@ class ChannelForm(WagtailAdminModelForm):
 
 class ChannelIndexView(generic.IndexView):
     def get_base_queryset(self):
-        return super().get_base_queryset().prefetch_related("topics", "regions")
+        return super().get_base_queryset().select_related("owner").prefetch_related("topics", "regions")
 
 
 def columns():

@@ -12,6 +12,7 @@ from django.urls import reverse
 from watchdesk.delivery import broadcasts, channel_sender, channels
 from watchdesk.delivery.models import Broadcast, Channel, ChannelDelivery
 from watchdesk.delivery.own_channels import OwnChannelForm
+from watchdesk.delivery.tests.test_channel_admin import form
 from watchdesk.delivery.tests.test_channel_sending import bodies, stand_in_alert
 from watchdesk.wire.models import DeskAlertPreference
 
@@ -165,3 +166,16 @@ def test_alerting_own_channels_costs_a_fixed_number_of_queries(
     # 3 to claim; 1 to check their editors are still on duty; 1 per message marked sent; 1 to find no more.
     with django_assert_num_queries(3 + 1 + editors + 1):
         assert channel_sender.send_pending() == {"sent": editors}
+
+
+def test_audience_managers_see_the_owner_and_cannot_turn_it_into_a_readers_channel(
+    client, audience_manager, editor, receiver
+):
+    channel = own(editor, receiver)
+    client.force_login(audience_manager)
+    listing = client.get(reverse("channels:index")).content.decode()
+    assert "Owner" in listing and "erin" in listing
+    answer = client.post(reverse("channels:edit", args=[channel.pk]), form(name=channel.name))
+    assert "erin&#x27;s own channel: it sends editor alerts" in answer.content.decode()
+    channel.refresh_from_db()
+    assert channel.purpose == "editors"
