@@ -3,7 +3,7 @@ transaction's commit, the first and last e-mail accepted by a local SMTP server 
 signed webhook received by a local HTTP server, with the real task worker (``watchdesk worker``, as
 ``make run`` starts it) doing the work.
 
-Run ``.venv/bin/python bench/alert.py`` (or ``make bench-alert``, about ten minutes). It needs Postfix's
+Run ``.venv/bin/python bench/alert.py`` (or ``make bench-alert``, 10-15 minutes). It needs Postfix's
 smtp-sink and smtp-source (``apt-get install postfix``) for the second part. The method and its caveats are
 in bench/README.md; the last results in bench/RESULTS.md (its alert section is rewritten).
 
@@ -12,9 +12,10 @@ in bench/README.md; the last results in bench/RESULTS.md (its alert section is r
    first e-mail and to the first webhook within 2 s.
 2. Fan-out: one post to ``--channels`` signed webhooks (default 1,000) and ``--subscribers`` readers
    (default 100,000), e-mail into smtp-sink, in rounds interleaved with smtp-source sending as many
-   messages of the same size into the same sink (bench/mail.py's reference). Targets: the last webhook
-   within 60 s of the commit, and the worker's e-mail rate at least the share of the reference that
-   bench/mail.py's 2,498 messages/s was.
+   messages of the same size into the same sink (bench/mail.py's reference); after each alert run,
+   bench/mail.py's ``send_pending()`` alone sends the same ledger again, for comparison. Targets: the
+   last webhook within 60 s of the commit, and the worker's e-mail rate at least the share of the
+   reference that bench/mail.py's 2,498 messages/s was.
 
 Traffic stays on 127.0.0.1. Everything written is under bench/out/alert/ (git-ignored).
 """
