@@ -334,9 +334,10 @@ def ledger(database):
 
 
 @contextmanager
-def sink():
-    """smtp-sink on a free loopback port; yields (process, port, a function returning messages received)."""
-    port, log = free_port(), OUT / "smtp-sink.log"
+def sink(directory=None):
+    """smtp-sink on a free loopback port, logging into ``directory`` (default bench/out/mail); yields
+    (process, port, a function returning messages received)."""
+    port, log = free_port(), (directory or OUT) / "smtp-sink.log"
     user = ["-u", "nobody"] if os.geteuid() == 0 else []  # it refuses to run as root without -u
     with open(log, "wb") as out:
         process = subprocess.Popen(

@@ -251,6 +251,8 @@ CHANNEL_MAX_ATTEMPTS = env_int("CHANNEL_MAX_ATTEMPTS", 8, minimum=1)
 CHANNEL_RETRY_SECONDS = env_int("CHANNEL_RETRY_SECONDS", 30, minimum=1)
 CHANNEL_LEASE_SECONDS = env_int("CHANNEL_LEASE_SECONDS", 120, minimum=5)
 CHANNEL_TIMEOUT = env_int("CHANNEL_TIMEOUT", 10, minimum=1)
+# Messages of one claimed batch sent at once, each waiting on its own service (docs/agencies.md).
+CHANNEL_CONCURRENCY = env_int("CHANNEL_CONCURRENCY", 10, minimum=1)
 CHANNEL_DIGEST_HOUR = env_int("CHANNEL_DIGEST_HOUR", 7, minimum=0)
 if CHANNEL_DIGEST_HOUR > 23:
     raise ImproperlyConfigured(f"CHANNEL_DIGEST_HOUR must be from 0 to 23, not {CHANNEL_DIGEST_HOUR}.")

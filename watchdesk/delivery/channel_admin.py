@@ -70,6 +70,8 @@ class ChannelForm(WagtailAdminModelForm):
             if problem:
                 self.add_error("url", problem)
             data["kind"], data["url"] = kind, url
+        if self.instance.owner_id and data.get("purpose") != Channel.Purpose.EDITORS:
+            self.add_error("purpose", f"This is {self.instance.owner}'s own channel: it sends editor alerts.")
         chosen = data.get("topics") or data.get("regions")
         if data.get("everything") and chosen:
             self.add_error("everything", "Untick this to send only the chosen topics and places.")
@@ -91,7 +93,7 @@ class ChannelForm(WagtailAdminModelForm):
 
 class ChannelIndexView(generic.IndexView):
     def get_base_queryset(self):
-        return super().get_base_queryset().prefetch_related("topics", "regions")
+        return super().get_base_queryset().select_related("owner").prefetch_related("topics", "regions")
 
 
 def columns():
@@ -105,6 +107,7 @@ def columns():
         Column("url", label="URL", accessor=lambda channel: channels.mask_url(channel.url)),
         Column("purpose", label="Sends", accessor="get_purpose_display"),
         Column("scope", label="Scope", accessor=scope_of),
+        Column("owner", label="Owner", accessor=lambda channel: channel.owner or "—"),
         Column("cadence", label="When", accessor="get_cadence_display"),
         Column("paused", label="State", accessor=lambda channel: "Paused" if channel.paused else "Active"),
         Column("last", label="Last delivery", accessor=last),

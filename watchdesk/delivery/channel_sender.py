@@ -1,9 +1,11 @@
 """The channel sender: claim ``ChannelDelivery`` rows with a lease, check each is still wanted, send it
 through Apprise or as a signed webhook under the network policy, and record the outcome at once.
 
-The same promises as the e-mail sender (``sender``): a row is marked sent the moment the service accepted
-it, so a worker killed a moment later repeats at most the message in flight (and a signed webhook carries
-the same ``Idempotency-Key`` when it does); a dead worker's rows are handed back by ``sweep`` after
+A claimed batch is sent by up to ``CHANNEL_CONCURRENCY`` threads at once (each message waits on its
+service's answer, not on our CPU); the database work stays in the calling thread. The same promises as
+the e-mail sender (``sender``): a row is marked sent the moment the service accepted it, so a worker
+killed a moment later repeats at most the messages in flight, one per thread (and a signed webhook
+carries the same ``Idempotency-Key`` when it does); a dead worker's rows are handed back by ``sweep`` after
 ``CHANNEL_LEASE_SECONDS``; a failure is retried after ``CHANNEL_RETRY_SECONDS`` x 2^(tries-1) (at most six
 hours) and parked as ``failed`` after ``CHANNEL_MAX_ATTEMPTS`` tries; an address the policy refuses is
 parked at once. Every error stored or logged is masked (``channels.scrub``).
@@ -13,9 +15,11 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
@@ -64,19 +68,23 @@ def verify(secret, header, body, *, tolerance=300, now=None):
 # Sending one message ------------------------------------------------------------------------------------
 class _SendLog(logging.Handler):
     """Keeps Apprise's warnings during one send (its only account of why a send failed), and masks the
-    channel's secrets in every record of the libraries that may print its URL, whoever prints them."""
+    channel's secrets in every record of the libraries that may print its URL, whoever prints them.
+    Sends run side by side: it keeps only its own thread's lines, so one channel's error never shows
+    another's."""
 
     def __init__(self, url):
         super().__init__(logging.WARNING)
         self.url = url
         self.lines = []
+        self.thread = threading.get_ident()
 
     def filter(self, record):
         record.msg, record.args = channels.scrub(record.getMessage(), self.url), ()
         return True
 
     def emit(self, record):
-        self.lines.append(record.getMessage())
+        if record.thread == self.thread:
+            self.lines.append(record.getMessage())
 
 
 MASKED_LOGGERS = ("apprise", "httpx", "urllib3")
@@ -180,10 +188,12 @@ class Composer:
 
 
 def _wanted(rows):
-    """The ids of rows that may still go: the channel is not paused, and a post is still live and in the
-    channel's scope (both may have changed since the row was written)."""
+    """The ids of rows that may still go: the channel is not paused, a post is still live and in the
+    channel's scope, an editor's own channel's editor is still on duty (each may have changed since the
+    row was written, and a retry may come hours later)."""
     allowed = set()
     by_broadcast = defaultdict(list)
+    owned = []
     for row in rows:
         if row.kind == ChannelDelivery.Kind.TEST:
             allowed.add(row.pk)  # a test is asked for by hand, paused or not
@@ -191,8 +201,17 @@ def _wanted(rows):
             continue
         elif row.kind == ChannelDelivery.Kind.POST:
             by_broadcast[row.broadcast_id].append(row)
+        elif row.channel.owner_id is not None:
+            owned.append(row)
         else:
             allowed.add(row.pk)
+    if owned:
+        on_duty = set(
+            channels.on_duty_editors()
+            .filter(pk__in={row.channel.owner_id for row in owned})
+            .values_list("pk", flat=True)
+        )
+        allowed.update(row.pk for row in owned if row.channel.owner_id in on_duty)
     for group in by_broadcast.values():
         post = group[0].broadcast.post
         if not post.live:
@@ -271,38 +290,62 @@ def _retry(row, error, now):
     return "retry"
 
 
+def _outcome(row, future):
+    """Record what became of one message, the moment its send ended; returns the outcome's name."""
+    try:
+        future.result()
+    except Refused as error:
+        _finish(row, status=Status.FAILED, attempts=F("attempts") + 1, error=f"Refused: {error}")
+        logger.error("Channel message %s to %s refused: %s", row.pk, row.channel.name, error)
+        return "failed"
+    except Failed as error:
+        return _retry(row, str(error), timezone.now())
+    except Exception as error:  # a library's bug must not strand the rest of the batch in flight
+        logger.exception("Channel message %s to %s: unexpected error", row.pk, row.channel.name)
+        reason = channels.scrub(f"{type(error).__name__}: {error}", row.channel.url)
+        return _retry(row, reason, timezone.now())
+    _finish(row, status=Status.SENT, attempts=F("attempts") + 1, sent_at=timezone.now(), error="")
+    return "sent"
+
+
 def send_batch(rows, composer=None):
     composer = composer or Composer()
     outcome = defaultdict(int)
     allowed = _wanted(rows)
-    lease = timedelta(seconds=settings.CHANNEL_LEASE_SECONDS)
-    renew_at = time.monotonic() + lease.total_seconds() / 3
-    for index, row in enumerate(rows):
-        if time.monotonic() >= renew_at:
-            ChannelDelivery.objects.filter(
-                pk__in=[later.pk for later in rows[index:]], status=Status.SENDING
-            ).update(leased_until=timezone.now() + lease)
-            renew_at = time.monotonic() + lease.total_seconds() / 3
-        if row.pk not in allowed:
-            _finish(row, status=Status.SKIPPED, error="No longer wanted when its turn came.")
-            outcome["skipped"] += 1
-            continue
-        message = composer(row)
+    ready = []
+    for row in rows:
+        message = composer(row) if row.pk in allowed else None
         if message is None:
-            _finish(row, status=Status.SKIPPED, error="Nothing was published in this digest's day.")
+            why = "No longer wanted when its turn came."
+            if row.pk in allowed:
+                why = "Nothing was published in this digest's day."
+            _finish(row, status=Status.SKIPPED, error=why)
             outcome["skipped"] += 1
-            continue
-        try:
-            deliver(row.channel, row, message)
-        except Refused as error:
-            _finish(row, status=Status.FAILED, attempts=F("attempts") + 1, error=f"Refused: {error}")
-            logger.error("Channel message %s to %s refused: %s", row.pk, row.channel.name, error)
-            outcome["failed"] += 1
-        except Failed as error:
-            outcome[_retry(row, str(error), timezone.now())] += 1
         else:
-            _finish(row, status=Status.SENT, attempts=F("attempts") + 1, sent_at=timezone.now(), error="")
-            outcome["sent"] += 1
+            ready.append((row, message))
+    if not ready:
+        return dict(outcome)
+    lease = timedelta(seconds=settings.CHANNEL_LEASE_SECONDS)
+    renew_every = lease.total_seconds() / 3
+    renew_at = time.monotonic() + renew_every
+    # A thread takes the next message only once the last one it sent is marked: whatever a crash
+    # repeats, it is at most one message per thread.
+    waiting, in_flight = deque(ready), {}
+    with ThreadPoolExecutor(settings.CHANNEL_CONCURRENCY, thread_name_prefix="channel-send") as pool:
+        while waiting or in_flight:
+            while waiting and len(in_flight) < settings.CHANNEL_CONCURRENCY:
+                row, message = waiting.popleft()
+                in_flight[pool.submit(deliver, row.channel, row, message)] = row
+            until_renewal = max(renew_at - time.monotonic(), 0)
+            done, _ = wait(in_flight, timeout=until_renewal, return_when=FIRST_COMPLETED)
+            for future in done:
+                outcome[_outcome(in_flight.pop(future), future)] += 1
+            if time.monotonic() >= renew_at:
+                unfinished = [*in_flight.values(), *(row for row, _ in waiting)]
+                ChannelDelivery.objects.filter(
+                    pk__in=[row.pk for row in unfinished], status=Status.SENDING
+                ).update(leased_until=timezone.now() + lease)
+                renew_at = time.monotonic() + renew_every
     return dict(outcome)
 
 

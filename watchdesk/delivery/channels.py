@@ -16,7 +16,9 @@ from zoneinfo import ZoneInfo
 
 import apprise
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils import timezone
 
 from watchdesk.core.fetch_policy import FetchError, parse_url
@@ -24,6 +26,7 @@ from watchdesk.core.fetcher import check_url
 from watchdesk.core.outbound import check_host
 from watchdesk.delivery.models import Broadcast, Channel, ChannelDelivery
 from watchdesk.posts.models import StoryPost
+from watchdesk.wire.alerts import INBOX_PERMISSION
 
 logger = logging.getLogger(__name__)
 
@@ -353,8 +356,27 @@ def fan_out_to_channels(broadcast):
     return len(rows)
 
 
+def on_duty_editors():
+    """The people editor alerts go to now: active, on duty, and still allowed to work the inbox."""
+    return (
+        get_user_model()
+        .objects.with_perm(INBOX_PERMISSION, backend="django.contrib.auth.backends.ModelBackend")
+        .filter(desk_alert_preference__on_duty=True)
+    )
+
+
+def editor_alert_channels():
+    """Unpaused editors' channels: the desk's own, and each editor's own while that editor is on duty."""
+    return (
+        Channel.objects.active()
+        .filter(purpose=Channel.Purpose.EDITORS)
+        .filter(Q(owner__isnull=True) | Q(owner__in=on_duty_editors().values("pk")))
+    )
+
+
 def record_story_alert(alert):
-    """One row per unpaused editors' channel; the message is fixed now (the alert is a moment's news)."""
+    """One row per editors' channel that alert reaches; the message is fixed now (the alert is a
+    moment's news)."""
     message = story_alert_message(alert)
     rows = [
         ChannelDelivery(
@@ -363,9 +385,7 @@ def record_story_alert(alert):
             key=f"alert:{alert.pk}",
             message={"title": message.title, "body": message.body, "url": message.url, "data": message.data},
         )
-        for pk in Channel.objects.active()
-        .filter(purpose=Channel.Purpose.EDITORS)
-        .values_list("pk", flat=True)
+        for pk in editor_alert_channels().values_list("pk", flat=True)
     ]
     ChannelDelivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
     return len(rows)

@@ -247,6 +247,15 @@ class Channel(models.Model):
     regions = models.ManyToManyField("taxonomy.Region", blank=True, related_name="+")
     cadence = models.CharField(max_length=8, choices=Cadence.choices, default=Cadence.INSTANT)
     paused = models.BooleanField(default=False)
+    # An editor's own channel: it gets only the editor alerts that editor gets, while they are on duty.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="alert_channels",
+        help_text="The editor whose own channel this is; empty for the desk's and agencies' channels.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     # The end of the last daily digest written for this channel.
     last_digest_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -255,6 +264,12 @@ class Channel(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(owner__isnull=True) | Q(purpose="editors"),
+                name="owned_channels_get_editor_alerts",
+            ),
+        ]
 
     def __str__(self):
         return self.name

@@ -2,7 +2,7 @@
 
 from django_tasks import task
 
-from watchdesk.delivery import broadcasts, channel_sender, sender
+from watchdesk.delivery import broadcasts, channel_sender, channels, sender
 from watchdesk.delivery.models import Broadcast
 
 
@@ -13,8 +13,11 @@ def fan_out(broadcast_id):
     if broadcast is None:
         return 0
     if broadcast.fanned_out_at is None:
+        # Channels first, before the e-mail rows are even written: a few messages that responders watch
+        # for should not wait behind a hundred thousand inserts (writing them again below adds nothing).
+        channels.fan_out_to_channels(broadcast)
+        channel_sender.send_pending()
         broadcasts.fan_out_broadcast(broadcast)
-    # Channels first: a few messages that responders watch for, before thousands of e-mails.
     channel_sender.send_pending()
     return sender.send_pending()
 

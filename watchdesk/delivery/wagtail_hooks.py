@@ -8,6 +8,7 @@
 - a post's "more" menus (page listing and editor header): "E-mail report"
 - the post editor's count of who publishing will e-mail (``count_post_recipients``)
 - a live post's "Send an update" (header and "more" menus), and its updates on the site (``post_updates``)
+- Account > Notifications > "My alert channels": an editor's own channels (``own_channels``)
 """
 
 from django.contrib.auth import get_permission_codename
@@ -17,7 +18,7 @@ from wagtail.admin.ui.tables import DateColumn, NumberColumn
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 from wagtail.admin.widgets.button import Button
 
-from watchdesk.delivery import admin_views, broadcasts, channel_admin, update_views
+from watchdesk.delivery import admin_views, broadcasts, channel_admin, own_channels, update_views
 from watchdesk.delivery.models import Broadcast, Channel, Delivery, Digest, MailEvent
 from watchdesk.posts.models import StoryPost
 from watchdesk.subscriptions.models import Suppression
@@ -287,3 +288,11 @@ def latest_deliveries(subscriber):
 
 hooks.register("count_post_recipients", broadcasts.audience)
 hooks.register("post_updates", broadcasts.updates_of)
+
+
+hooks.register("register_account_settings_panel", own_channels.OwnChannelsPanel)
+
+
+@hooks.register("register_admin_urls")
+def register_own_channel_urls():
+    return own_channels.urlpatterns

@@ -8,12 +8,14 @@
 ``server.stop()`` / ``server.start()`` take it down and bring it back on the same port. It offers
 PIPELINING (RFC 2920) like Postfix does, unless ``MailServer(pipelining=False)``. ``server.connections``
 counts the clients connected now (a killed client's connection counts until the server has seen it close).
+``server.arrivals`` holds the ``time.time()`` at which each message was accepted, in order.
 """
 
 import email
 import email.policy
 import socket
 import threading
+import time
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
@@ -44,12 +46,14 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, smtp, session, envelope):  # noqa: N802 - aiosmtpd's name
+        arrived = time.time()
         message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         with self.server.lock:
             self.server.envelopes.append(
                 (envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
             )
             self.server.messages.append(message)
+            self.server.arrivals.append(arrived)
         return "250 Message accepted"
 
 
@@ -76,6 +80,7 @@ class MailServer:
         self.pipelining = pipelining
         self.messages = []
         self.envelopes = []
+        self.arrivals = []
         self.reject = {}
         self.connections = 0
         self.lock = threading.Lock()

@@ -1,11 +1,13 @@
 """A small HTTP server on a free local port, standing in for outside sites in tests and benchmarks.
 
 Routes map a path to a ``Reply`` (status, headers, body) or to a function of the request that returns
-one. Every request is recorded, so a test can assert what was asked for (conditional GET headers, the
-User-Agent) and, as important, that nothing was asked at all.
+one. Every request is recorded with the time it arrived, so a test can assert what was asked for
+(conditional GET headers, the User-Agent) and, as important, that nothing was asked at all, and a
+benchmark can tell when each alert came in.
 """
 
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -24,6 +26,7 @@ class Request:
     path: str
     headers: dict
     body: bytes = b""
+    received_at: float = 0.0  # time.time() once the whole request was read
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -36,7 +39,7 @@ class _Handler(BaseHTTPRequestHandler):
         server = self.server.owner
         headers = {k.lower(): v for k, v in self.headers.items()}
         body = self.rfile.read(int(headers.get("content-length") or 0))
-        request = Request(self.command, self.path, headers, body)
+        request = Request(self.command, self.path, headers, body, time.time())
         with server.lock:
             server.requests.append(request)
             server.active += 1

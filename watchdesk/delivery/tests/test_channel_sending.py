@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from watchdesk.delivery import broadcasts, channel_sender, channels, tasks
 from watchdesk.delivery.models import Broadcast, Channel, ChannelDelivery
-from watchdesk.testing.webserver import Reply
+from watchdesk.testing.webserver import Reply, WebServer
 from watchdesk.wire.signals import story_alert
 
 pytestmark = pytest.mark.django_db
@@ -389,3 +389,61 @@ def test_sending_a_batch_of_channels_costs_a_fixed_number_of_queries(
     # built once; 1 per message marked sent; 1 to find nothing more to claim.
     with django_assert_num_queries(3 + 4 + 2 + 5 + 1):
         assert channel_sender.send_pending() == {"sent": 5}
+
+
+def test_a_batch_goes_out_side_by_side_and_every_row_is_marked(settings, make_channel, make_post):
+    """Each service is waited on in its own thread, at most CHANNEL_CONCURRENCY at once."""
+    settings.CHANNEL_CONCURRENCY = 3
+    with WebServer({"/slow": Reply(200, {}, b"ok", delay=0.2)}) as slow:
+        settings.WATCHDESK_FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+        settings.WATCHDESK_FETCH_ALLOWED_PORTS = [slow.port]
+        for n in range(7):
+            make_channel(f"Ops {n}", f"watchdesk+{slow.url('/slow')}")
+        make_post("Boil-water notice")
+        broadcasts.fan_out_broadcast(Broadcast.objects.get())
+        assert channel_sender.send_pending() == {"sent": 7}
+    assert len(slow.requests) == 7
+    assert slow.most_active == 3
+    assert set(ChannelDelivery.objects.values_list("status", "lease_owner", "attempts")) == {("sent", "", 1)}
+
+
+def test_an_unexpected_error_in_one_send_is_retried_and_the_rest_of_the_batch_goes(
+    receiver, make_channel, make_post, monkeypatch
+):
+    broken = make_channel("Broken", f"json://127.0.0.1:{receiver.port}/other")
+    for n in range(3):
+        make_channel(f"Ops {n}", f"json://127.0.0.1:{receiver.port}/hook")
+    real = channel_sender.send_apprise
+
+    def send_apprise(channel, message):
+        if channel.pk == broken.pk:
+            raise ValueError(f"a library tripped over {channel.url}")
+        return real(channel, message)
+
+    monkeypatch.setattr(channel_sender, "send_apprise", send_apprise)
+    make_post("Boil-water notice")
+    broadcasts.fan_out_broadcast(Broadcast.objects.get())
+    assert channel_sender.send_pending() == {"sent": 3, "retry": 1}
+    row = ChannelDelivery.objects.get(channel=broken)
+    assert (row.status, row.attempts, row.lease_owner) == ("pending", 1, "")
+    assert row.error.startswith("ValueError: a library tripped over json://127.0.0.1:")
+    assert "/other" not in row.error  # the channel's secret path is masked
+    assert len(receiver.hits("/hook")) == 3 and receiver.hits("/other") == []
+
+
+def test_channels_are_alerted_before_the_email_ledger_is_written(
+    receiver, make_channel, make_post, monkeypatch, django_capture_on_commit_callbacks
+):
+    """With a hundred thousand readers, writing their rows takes seconds: the channels do not wait."""
+    make_channel("Ops", f"json://127.0.0.1:{receiver.port}/hook")
+    alerted_when_writing = []
+    write = broadcasts._insert
+
+    def insert(*args, **kwargs):
+        alerted_when_writing.append(len(receiver.requests))
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(broadcasts, "_insert", insert)
+    publish(make_post, django_capture_on_commit_callbacks, "Gas leak")
+    assert alerted_when_writing == [1]
+    assert ChannelDelivery.objects.get().status == "sent"

@@ -105,7 +105,7 @@ class Command(BaseCommand):
 
     def handle_list(self, *, as_json=False, **options):
         rows = []
-        for channel in Channel.objects.prefetch_related("topics", "regions"):
+        for channel in Channel.objects.select_related("owner").prefetch_related("topics", "regions"):
             last = channel.deliveries.order_by("-created_at").first()
             rows.append(
                 {
@@ -116,6 +116,8 @@ class Command(BaseCommand):
                     "cadence": channel.cadence,
                     "scope": scope_words(channel),
                     "paused": channel.paused,
+                    # An editor's own channel (added under Account > Notifications): whose.
+                    "owner": channel.owner.get_username() if channel.owner else None,
                     "last_status": last.status if last else None,
                     "last_at": last.created_at.isoformat() if last else None,
                     "last_error": last.error if last else "",
@@ -127,11 +129,11 @@ class Command(BaseCommand):
         if not rows:
             self.stdout.write("No channels yet: add one with `watchdesk channels add NAME URL`.")
             return
-        table = Table("Name", "URL", "Sends", "Scope", "Last delivery")
+        table = Table("Name", "URL", "Sends", "Scope", "Owner", "Last delivery")
         for row in rows:
             last = f"{row['last_status']} {row['last_at'][:16]}" if row["last_status"] else "none yet"
             sends = f"{row['purpose']}, {row['cadence']}" + (", paused" if row["paused"] else "")
-            table.add_row(row["name"], row["url"], sends, row["scope"], last)
+            table.add_row(row["name"], row["url"], sends, row["scope"], row["owner"] or "the desk", last)
         self.stdout.write(render(table))
 
     def handle_test(self, *, name, **options):
