@@ -36,6 +36,7 @@ from watchdesk.wire.eval import dataset, run  # noqa: E402
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m watchdesk.wire.eval", description=__doc__.split("\n")[0])
     parser.add_argument("--only", action="append", metavar="THEME", help="one theme (file stem); repeatable")
+    parser.add_argument("--set", default=str(dataset.SET_DIR), metavar="DIR", help="another set's folder")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
         "--write-results", action="store_true", help="replace the section in bench/RESULTS.md"
@@ -43,7 +44,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     began = time.perf_counter()
     try:
-        items = dataset.load_set(only=args.only)
+        items = dataset.load_set(args.set, only=args.only)
         run.create_database()
         dataset.resolve_places(items)
     except dataset.DatasetError as error:
