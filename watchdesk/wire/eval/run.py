@@ -315,11 +315,8 @@ def write_results(section, path=RESULTS):
         old = (
             old.rstrip("\n")
             + "\n\n## Wire evaluation (`make eval`)\n\n"
-            + (
-                "Written by `python -m watchdesk.wire.eval --write-results`; the set, the rules and how to "
-                "add "
-                "items are in [docs/wire.md](../docs/wire.md#evaluation-set).\n\n"
-            )
+            + "Written by `python -m watchdesk.wire.eval --write-results`; the set, the rules and how "
+            + "to add items are in [docs/wire.md](../docs/wire.md#evaluation-set).\n\n"
             + f"{START}\n{END}\n"
         )
     head, _, rest = old.partition(START)
