@@ -6,7 +6,9 @@ import json
 import pytest
 
 from watchdesk.taxonomy.gazetteer import load_gazetteer
-from watchdesk.wire.eval import dataset, scoring
+from watchdesk.taxonomy.topics_loader import load_default_topics
+from watchdesk.wire.eval import dataset, run, scoring
+from watchdesk.wire.models import Source
 
 OUTLETS = {
     "courier": {"name": "Valley Courier", "feed": "https://courier.example.org/feed.xml", "home": "US-CA"},
@@ -193,3 +195,41 @@ def test_every_file_of_the_set_loads_and_its_places_resolve():
     load_gazetteer()
     dataset.resolve_places(items)
     assert all(item.place_codes or not item.places for item in items)
+
+
+@pytest.mark.django_db
+def test_the_run_reads_back_what_the_wire_decided(tmp_path, regions):
+    """Three items through the real ingest: two verbatim copies in two feeds of one outlet are one story
+    counted as one outlet, and the wire's topics, places and clusters come back under the items' ids."""
+    load_default_topics()
+    copy = {
+        "title": "Brush fire near Houston burns 20 acres",
+        "text": "A wildfire burned 20 acres of brush near Houston on Tuesday. Evacuation orders were lifted.",
+        "url": "https://courier.example.org/2026/brush-fire",
+        "story": "fire",
+        "places": ["Houston, Texas"],
+    }
+    items = dataset.load_set(
+        write_set(
+            tmp_path,
+            item(id="a", **copy),
+            item(id="b", outlet="courier-2", published="2026-08-18T21:11:00Z", **copy),
+            item(
+                id="c",
+                title="County budget adopted",
+                text="The county adopted its budget for the coming year on Tuesday night after a short debate.",
+                topics=[],
+                places=[],
+                story="budget",
+                published="2026-08-18T22:00:00Z",
+            ),
+        )
+    )
+    dataset.resolve_places(items)
+    report = run.evaluate(items)
+    assert (report["topics"]["micro"]["tp"], report["topics"]["micro"]["fp"]) == (2, 0)
+    assert report["places"] == {"right": 3, "total": 3, "accuracy": 1.0}
+    assert (report["clusters"]["tp"], report["clusters"]["fp"], report["clusters"]["fn"]) == (1, 0, 0)
+    assert report["outlets"] == {"right": 1, "checked": 1}
+    assert report["misses"] == {"topics": [], "places": [], "clusters": [], "outlets": []}
+    assert Source.objects.filter(name="Valley Courier").count() == 2
