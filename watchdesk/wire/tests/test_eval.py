@@ -217,7 +217,7 @@ def test_the_run_reads_back_what_the_wire_decided(tmp_path, regions):
             item(
                 id="c",
                 title="County budget adopted",
-                text="The county adopted its budget for the coming year on Tuesday night after a short debate.",
+                text="The county adopted its budget for the coming year on Tuesday night.",
                 topics=[],
                 places=[],
                 story="budget",
