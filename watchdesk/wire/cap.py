@@ -264,7 +264,8 @@ def _summary_html(fields):
     if fields["area"]:
         facts.append(f"Area: {fields['area']}.")
     if fields["effective"] or fields["expires"]:
-        facts.append(f"In effect {fields['effective'] or 'now'} until {fields['expires'] or 'further notice'}.")
+        until = fields["expires"] or "further notice"
+        facts.append(f"In effect {fields['effective'] or 'now'} until {until}.")
     if fields["msg_type"] and fields["msg_type"] != "Alert":
         facts.append(f"Message type: {fields['msg_type']}.")
     paragraphs = [" ".join(facts), fields["description"], fields["instruction"]]

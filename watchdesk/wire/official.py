@@ -112,11 +112,7 @@ def points_of(official):
     points = official.get("points") if isinstance(official, dict) else None
     found = []
     for point in points or []:
-        if (
-            isinstance(point, list | tuple)
-            and len(point) == 2
-            and valid_point(point[0], point[1])
-        ):
+        if isinstance(point, list | tuple) and len(point) == 2 and valid_point(point[0], point[1]):
             found.append((float(point[0]), float(point[1])))
     return found
 
