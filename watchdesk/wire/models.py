@@ -40,7 +40,7 @@ class SourceQuerySet(models.QuerySet):
 
 
 class Source(models.Model):
-    """A feed we watch: RSS 0.9x/1.0/2.0, Atom 0.3/1.0 or JSON Feed 1.0/1.1."""
+    """A feed we watch: RSS 0.9x/1.0/2.0, Atom 0.3/1.0, JSON Feed 1.0/1.1, CAP 1.2 or USGS GeoJSON."""
 
     name = models.CharField(
         "outlet", max_length=120, help_text="The outlet's name, e.g. Sierra Valley Courier."
