@@ -9,16 +9,16 @@ that a feed's bytes and ETag hold between steps (docs/wire.md, "The demo wire").
 import functools
 import hashlib
 import html
-import io
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from pathlib import Path
-from xml.sax.saxutils import XMLGenerator
 
 from django.conf import settings
 from django.utils import timezone
+
+from watchdesk.demo import official_feeds
+from watchdesk.demo.feedwriter import XMLWriter, iso, rfc822
 
 DATA = Path(__file__).with_name("wire.json")
 CLOCK_STEP = timedelta(minutes=15)
@@ -69,6 +69,7 @@ class Story:
     tags: tuple = ()
     story: str = ""  # the same event told by several outlets shares this key
     copy_of: str = ""  # "outlet/id" of the original, for syndicated copies with identical text
+    official: dict = field(default_factory=dict, compare=False, hash=False)  # official_feeds.py
 
     @property
     def guid(self):
@@ -156,6 +157,7 @@ def load_wire():
                 tags=tuple(text.get("tags", ())),
                 story=text.get("story", ""),
                 copy_of=row.get("copy_of", ""),
+                official=row.get("official", {}),
             )
         )
     return Wire(outlets=outlets, stories=stories)
@@ -183,47 +185,6 @@ def render_feed(outlet_slug, now=None):
     return content, f"{content_type}; charset={outlet.encoding}"
 
 
-# Dates in the forms each format expects.
-def _rfc822(moment):
-    return format_datetime(moment, usegmt=True)
-
-
-def _iso(moment):
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class _XMLWriter:
-    """A thin layer over XMLGenerator, which escapes text and attributes and encodes the output
-    (characters the encoding lacks become character references)."""
-
-    def __init__(self, encoding):
-        self.buffer = io.BytesIO()
-        self.generator = XMLGenerator(self.buffer, encoding=encoding, short_empty_elements=True)
-        self.generator.startDocument()
-
-    def newline(self):
-        self.generator.ignorableWhitespace("\n")
-
-    def open(self, name, attrs=None):
-        self.generator.startElement(name, attrs or {})
-        self.newline()
-
-    def close(self, name):
-        self.generator.endElement(name)
-        self.newline()
-
-    def leaf(self, name, text="", attrs=None):
-        self.generator.startElement(name, attrs or {})
-        if text:
-            self.generator.characters(text)
-        self.generator.endElement(name)
-        self.newline()
-
-    def content(self):
-        self.generator.endDocument()
-        return self.buffer.getvalue()
-
-
 NS_ATOM = "http://www.w3.org/2005/Atom"
 NS_DC = "http://purl.org/dc/elements/1.1/"
 NS_CONTENT = "http://purl.org/rss/1.0/modules/content/"
@@ -231,21 +192,21 @@ NS_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 
 
 def _rss20(outlet, stories, clock):
-    xml = _XMLWriter(outlet.encoding)
+    xml = XMLWriter(outlet.encoding)
     xml.open("rss", {"version": "2.0", "xmlns:atom": NS_ATOM, "xmlns:dc": NS_DC, "xmlns:content": NS_CONTENT})
     xml.open("channel")
     xml.leaf("title", outlet.name)
     xml.leaf("link", outlet.site_url)
     xml.leaf("description", outlet.description)
     xml.leaf("language", outlet.language)
-    xml.leaf("lastBuildDate", _rfc822(clock))
+    xml.leaf("lastBuildDate", rfc822(clock))
     xml.leaf("atom:link", attrs={"href": outlet.feed_url, "rel": "self", "type": "application/rss+xml"})
     for story in stories:
         xml.open("item")
         xml.leaf("title", story.title)
         xml.leaf("link", story.link)
         xml.leaf("guid", story.guid, {"isPermaLink": "true" if story.guid == story.link else "false"})
-        xml.leaf("pubDate", _rfc822(story.published(clock)))
+        xml.leaf("pubDate", rfc822(story.published(clock)))
         xml.leaf("dc:creator", story.author)
         for tag in story.tags:
             xml.leaf("category", tag)
@@ -261,20 +222,20 @@ def _rss09x(version):
     # RSS 0.91 and 0.92 have no guid and no item date. Many real 0.9x feeds add a pubDate anyway, and so
     # do these: without it every story would look as if it happened when first seen.
     def render(outlet, stories, clock):
-        xml = _XMLWriter(outlet.encoding)
+        xml = XMLWriter(outlet.encoding)
         xml.open("rss", {"version": version})
         xml.open("channel")
         xml.leaf("title", outlet.name)
         xml.leaf("link", outlet.site_url)
         xml.leaf("description", outlet.description)
         xml.leaf("language", outlet.language)
-        xml.leaf("lastBuildDate", _rfc822(clock))
+        xml.leaf("lastBuildDate", rfc822(clock))
         for story in stories:
             xml.open("item")
             xml.leaf("title", story.title)
             xml.leaf("link", story.link)
             xml.leaf("description", story.content_html())
-            xml.leaf("pubDate", _rfc822(story.published(clock)))
+            xml.leaf("pubDate", rfc822(story.published(clock)))
             if version != "0.91":
                 for tag in story.tags:
                     xml.leaf("category", tag)
@@ -287,14 +248,14 @@ def _rss09x(version):
 
 
 def _rss10(outlet, stories, clock):
-    xml = _XMLWriter(outlet.encoding)
+    xml = XMLWriter(outlet.encoding)
     xml.open("rdf:RDF", {"xmlns:rdf": NS_RDF, "xmlns": "http://purl.org/rss/1.0/", "xmlns:dc": NS_DC})
     xml.open("channel", {"rdf:about": outlet.feed_url})
     xml.leaf("title", outlet.name)
     xml.leaf("link", outlet.site_url)
     xml.leaf("description", outlet.description)
     xml.leaf("dc:language", outlet.language)
-    xml.leaf("dc:date", _iso(clock))
+    xml.leaf("dc:date", iso(clock))
     xml.open("items")
     xml.open("rdf:Seq")
     for story in stories:
@@ -308,7 +269,7 @@ def _rss10(outlet, stories, clock):
         xml.leaf("link", story.link)
         xml.leaf("description", story.content_html())
         xml.leaf("dc:creator", story.author)
-        xml.leaf("dc:date", _iso(story.published(clock)))
+        xml.leaf("dc:date", iso(story.published(clock)))
         for tag in story.tags:
             xml.leaf("dc:subject", tag)
         xml.close("item")
@@ -317,16 +278,16 @@ def _rss10(outlet, stories, clock):
 
 
 def _atom10(outlet, stories, clock):
-    xml = _XMLWriter(outlet.encoding)
+    xml = XMLWriter(outlet.encoding)
     xml.open("feed", {"xmlns": NS_ATOM, "xml:lang": outlet.language})
     xml.leaf("title", outlet.name)
     xml.leaf("subtitle", outlet.description)
     xml.leaf("id", f"tag:{outlet.host},2024:feed")
-    xml.leaf("updated", _iso(clock))
+    xml.leaf("updated", iso(clock))
     xml.leaf("link", attrs={"rel": "alternate", "type": "text/html", "href": outlet.site_url})
     xml.leaf("link", attrs={"rel": "self", "type": "application/atom+xml", "href": outlet.feed_url})
     for story in stories:
-        published = _iso(story.published(clock))
+        published = iso(story.published(clock))
         xml.open("entry")
         xml.leaf("title", story.title)
         xml.leaf("id", story.guid)
@@ -346,14 +307,14 @@ def _atom10(outlet, stories, clock):
 
 
 def _atom03(outlet, stories, clock):
-    xml = _XMLWriter(outlet.encoding)
+    xml = XMLWriter(outlet.encoding)
     xml.open("feed", {"version": "0.3", "xmlns": "http://purl.org/atom/ns#", "xml:lang": outlet.language})
     xml.leaf("title", outlet.name)
     xml.leaf("tagline", outlet.description)
     xml.leaf("link", attrs={"rel": "alternate", "type": "text/html", "href": outlet.site_url})
-    xml.leaf("modified", _iso(clock))
+    xml.leaf("modified", iso(clock))
     for story in stories:
-        published = _iso(story.published(clock))
+        published = iso(story.published(clock))
         xml.open("entry")
         xml.leaf("title", story.title)
         xml.leaf("link", attrs={"rel": "alternate", "type": "text/html", "href": story.link})
@@ -390,7 +351,7 @@ def _json_feed(version):
                 "title": story.title,
                 "summary": story.summary,
                 "content_html": story.content_html(),
-                "date_published": _iso(story.published(clock)),
+                "date_published": iso(story.published(clock)),
                 "tags": list(story.tags),
             }
             # JSON Feed 1.1 replaced the single "author" with a list of "authors".
@@ -414,4 +375,5 @@ FORMATS = {
     "atom03": (_atom03, "application/atom+xml"),
     "json10": (_json_feed("1"), "application/feed+json"),
     "json11": (_json_feed("1.1"), "application/feed+json"),
+    **official_feeds.FORMATS,
 }

@@ -11,7 +11,7 @@ batch, so it runs once per feed document (``ingest.ingest_feed``) and every few 
 from django.db import transaction
 from django.utils import timezone
 
-from watchdesk.wire import clustering, places, relevance, topics
+from watchdesk.wire import clustering, official, places, relevance, topics
 from watchdesk.wire.models import Item
 
 
@@ -29,7 +29,11 @@ def enrich(items, *, now=None):
     with transaction.atomic():
         topics.apply_topics(items)
         places.apply_places(items)
-        clustering.assign_clusters(items, now=now)
+        # A cancelled, expired or test alert is stored, filed and placed, but joins no story: the inbox
+        # lists stories, and it is not news (official.held_reason).
+        clustering.assign_clusters(
+            [item for item in items if not official.held_reason(item.official, now)], now=now
+        )
         relevance.score(items, now=now, flag=False)
         Item.objects.filter(pk__in=[item.pk for item in items]).update(enriched_at=now)
     for item in items:

@@ -43,6 +43,9 @@ class Entry:
     text: str = ""  # plain text of the content or summary
     published_at: datetime | None = None  # aware UTC, None when missing or unparseable
     language: str = ""
+    # What an official alert feed says beyond a news item (CAP event, severity, geocodes; a quake's
+    # magnitude; GeoRSS points): see official.py. Empty for ordinary news.
+    official: dict = field(default_factory=dict, compare=False)
     # True when summary and content went through clean_html already (parse_feed, articles): storing then
     # does not clean them a second time. An Entry made anywhere else is cleaned when stored.
     sanitised: bool = field(default=False, compare=False, repr=False)
@@ -71,6 +74,7 @@ def make_entry(
     language="",
     base="",
     html_base="",
+    official=None,
 ):
     """Normalise one entry: an ``Entry`` ready to store, or (guid, reason) when it cannot be stored."""
     entry_id = storable(str(entry_id)).strip() if entry_id else ""
@@ -111,6 +115,7 @@ def make_entry(
         text=text,
         published_at=published_at,
         language=language,
+        official=official or {},
         sanitised=True,
     )
 

@@ -34,7 +34,7 @@ INSERT_BATCH = 500  # Django lowers it further where the database needs fewer pa
 SKIP_REPEAT = timedelta(days=1)  # the same skip of the same entry is recorded once a day, not every poll
 
 # A change in any of these makes a stored item "updated" (and enriched again); the rest follows them.
-COMPARED_FIELDS = ("title", "summary", "content", "url", "author")
+COMPARED_FIELDS = ("title", "summary", "content", "url", "author", "official")
 UPDATED_FIELDS = (*COMPARED_FIELDS, "text", "content_hash", "language", "updated_at")
 
 _WHITESPACE = re.compile(r"\s+")
@@ -201,6 +201,7 @@ def _values(entry, default_language):
         "text": text,
         "content_hash": content_hash(title, text),
         "language": (entry.language or default_language or "")[:16],
+        "official": getattr(entry, "official", None) or {},
     }
 
 

@@ -11,6 +11,7 @@ from email.utils import parsedate_to_datetime
 from html import escape
 
 from watchdesk.core.sanitize import storable
+from watchdesk.wire import geojson
 from watchdesk.wire.canonical import canonical_url
 from watchdesk.wire.entries import (
     MAX_TITLE,
@@ -34,6 +35,8 @@ def parse_json_feed(content, *, url=""):
         raise FeedError(f"not a feed: the JSON is not valid ({_short(error)})") from None
     if not isinstance(document, dict):
         raise FeedError("not a JSON Feed: the document is not a JSON object")
+    if geojson.is_feature_collection(document):
+        return geojson.parse_feature_collection(document, url=url)
     version = _string(document.get("version")).strip().rstrip("/")
     if not version.startswith(("https://jsonfeed.org/version/", "http://jsonfeed.org/version/")):
         raise FeedError("not a JSON Feed: no jsonfeed.org version")

@@ -40,7 +40,7 @@ class SourceQuerySet(models.QuerySet):
 
 
 class Source(models.Model):
-    """A feed we watch: RSS 0.9x/1.0/2.0, Atom 0.3/1.0 or JSON Feed 1.0/1.1."""
+    """A feed we watch: RSS 0.9x/1.0/2.0, Atom 0.3/1.0, JSON Feed 1.0/1.1, CAP 1.2 or USGS GeoJSON."""
 
     name = models.CharField(
         "outlet", max_length=120, help_text="The outlet's name, e.g. Sierra Valley Courier."
@@ -228,6 +228,12 @@ class Item(models.Model):
     score = models.FloatField(default=0)
     score_parts = models.JSONField(default=dict, blank=True)
     enriched_at = models.DateTimeField(null=True, blank=True)
+    official = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What an official alert feed said: CAP event, severity and geocodes, a quake's "
+        "magnitude, coordinates (wire/official.py).",
+    )
 
     objects = ItemQuerySet.as_manager()
 
@@ -270,6 +276,8 @@ class ItemPlace(models.Model):
         TEXT = "text", "Named in the text"
         HOME = "home", "The source's home region"
         EDITOR = "editor", "Set by an editor"
+        GEOCODE = "geocode", "From the alert's area codes"
+        POINT = "point", "From the item's coordinates"
 
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="place_links")
     region = models.ForeignKey("taxonomy.Region", on_delete=models.CASCADE, related_name="+")
@@ -365,6 +373,10 @@ class WireSettings(BaseGenericSetting):
     breaking_minimum = models.PositiveIntegerField(
         default=4, help_text="...and at least this many items in the last hour."
     )
+    alert_weight = models.FloatField(
+        default=1.0,
+        help_text="Points per point of an official alert's severity and urgency (docs/wire.md).",
+    )
     alert_score_threshold = models.FloatField(
         "alert at score",
         null=True,
@@ -378,7 +390,7 @@ class WireSettings(BaseGenericSetting):
             [
                 FieldRowPanel([FieldPanel("topic_weight"), FieldPanel("region_weight")]),
                 FieldRowPanel([FieldPanel("trust_weight"), FieldPanel("cluster_weight")]),
-                FieldPanel("recency_half_life_hours"),
+                FieldRowPanel([FieldPanel("alert_weight"), FieldPanel("recency_half_life_hours")]),
             ],
             heading="Relevance",
         ),

@@ -30,7 +30,7 @@ from html import escape
 import feedparser
 
 from watchdesk.core.sanitize import storable
-from watchdesk.wire import jsonfeed
+from watchdesk.wire import cap, jsonfeed, official
 from watchdesk.wire.canonical import canonical_url
 from watchdesk.wire.entries import (
     MAX_GUID,
@@ -141,6 +141,14 @@ def feedparser_input(content, content_type=""):
 
 def _parse_xml_feed(content, *, url, content_type):
     content, headers, note = feedparser_input(content, content_type)
+    if cap.looks_like_cap(content):
+        try:
+            parsed = cap.parse_cap(content, url=url, charset=_charset(headers["content-type"]))
+        except cap.NotWellFormed as error:
+            note = note or error.reason  # read as plain Atom below: its entries, without CAP fields
+        else:
+            parsed.problem = parsed.problem or note
+            return parsed
     result = feedparser.parse(io.BytesIO(content), response_headers=headers, **FEEDPARSER_OPTIONS)
     version = result.get("version") or ""
     entries = result.get("entries") or []
@@ -294,6 +302,7 @@ def _xml_entry(raw, *, base, feed_language, atom=False):
     summary_html = _as_html(raw.get("summary") or "", summary_detail.get("type", ""))
     author = _authors(raw, atom=atom)
     language = language_tag(title_detail.get("language") or summary_detail.get("language")) or feed_language
+    points = _geo_points(raw)
     return make_entry(
         entry_id=raw.get("id") or "",
         link=link,
@@ -308,7 +317,26 @@ def _xml_entry(raw, *, base, feed_language, atom=False):
         language=language,
         base=base,
         html_base=summary_detail.get("base") or base,
+        official={"kind": "point", "points": points} if points else None,
     )
+
+
+def _geo_points(raw):
+    """The entry's GeoRSS point ("lat lon", or a GML Point) or W3C geo:lat/geo:long, as [[lat, lon]].
+
+    feedparser reads both (``where`` as GeoJSON, longitude first). A point that is not a valid position
+    is ignored: the entry is still news, it is just placed by its text.
+    """
+    where = dict.get(raw, "where")
+    if isinstance(where, dict) and where.get("type") == "Point":
+        coordinates = where.get("coordinates") or ()
+        if len(coordinates) >= 2 and official.valid_point(coordinates[1], coordinates[0]):
+            return [[float(coordinates[1]), float(coordinates[0])]]
+    try:
+        lat, lon = float(dict.get(raw, "geo_lat", "")), float(dict.get(raw, "geo_long", ""))
+    except (TypeError, ValueError):
+        return []
+    return [[lat, lon]] if official.valid_point(lat, lon) else []
 
 
 def _authors(raw, *, atom):

@@ -55,6 +55,7 @@ from django.db.models import Count, Max
 from watchdesk.core.compiled import Compiled
 from watchdesk.core.iterables import chunks
 from watchdesk.taxonomy.models import Region
+from watchdesk.wire import coordinates
 from watchdesk.wire.models import ItemPlace, Source
 
 WORD_LISTS = Path(__file__).resolve().parent / "data" / "places.json"
@@ -514,6 +515,7 @@ def regions_signature():
 # this process forgets the gazetteer at once (signal_handlers.region_changed); another process's change is
 # seen within a minute.
 _tagger = Compiled(regions_signature, Geotagger.from_db, recheck=60)
+_placer = Compiled(regions_signature, coordinates.PointPlacer.from_db, recheck=60)
 
 
 def current_geotagger():
@@ -530,18 +532,27 @@ def current_geotagger():
 
 def forget_geotagger():
     _tagger.forget()
+    _placer.forget()
 
 
-def apply_places(items, *, tagger=None):
+def current_point_placer():
+    """Geocodes and coordinates to regions (wire/coordinates.py), rebuilt when the regions change."""
+    return _placer.get()
+
+
+def apply_places(items, *, tagger=None, placer=None):
     """Replace the places of ``items`` with what the tagger finds; items an editor corrected are left alone.
 
-    The source's home region is the fallback for an item that names no place. Returns the number of rows
-    written.
+    An official alert's geocodes place it alone; an item's coordinates come first, above the places its
+    text names (``with_official_places``). The source's home region is the fallback for an item that
+    names no place. Returns the number of rows written.
     """
     items = [item for item in items if item.pk and not item.places_edited]
     if not items:
         return 0
     tagger = tagger or current_geotagger()
+    if placer is None and any(coordinates.needs_placer(item.official) for item in items):
+        placer = current_point_placer()
     source_ids = {item.source_id for item in items if item.source_id}
     homes = (
         dict(Source.objects.filter(pk__in=source_ids).values_list("pk", "home_region_id"))
@@ -559,9 +570,46 @@ def apply_places(items, *, tagger=None):
                 origin=place.origin,
             )
             for item in batch
-            for place in tagger.find(item.title, item.text, home_region_id=homes.get(item.source_id))
+            for place in with_official_places(
+                item,
+                lambda item=item: tagger.find(
+                    item.title, item.text, home_region_id=homes.get(item.source_id)
+                ),
+                placer,
+            )
         ]
         with transaction.atomic():
             ItemPlace.objects.filter(item_id__in=[item.pk for item in batch]).delete()
             written += len(ItemPlace.objects.bulk_create(rows))
     return written
+
+
+def with_official_places(item, text_places, placer):
+    """The places of an item, from its official data first (``coordinates.official_places``).
+
+    A CAP alert placed by its geocodes gets those alone: its area text ("Northern Sacramento Valley") is
+    not guessed at. A point's places come first and the text's follow, each kept below the surest point
+    place, up to MAX_PLACES in all. ``text_places`` is called only when needed.
+    """
+    official = coordinates.official_places(item.official, placer) if placer is not None else []
+    if not official:
+        return text_places()
+    places = [
+        PlaceMatch(pk, round(confidence, 3), mention, origin) for pk, confidence, mention, origin in official
+    ]
+    if item.official.get("kind") == "cap":
+        return places
+    floor, taken = places[-1].confidence, {place.region_id for place in places}
+    for place in text_places():
+        if len(places) >= max(MAX_PLACES, len(official)):
+            break
+        if place.region_id not in taken and place.origin != "home":
+            places.append(
+                PlaceMatch(
+                    place.region_id,
+                    round(min(place.confidence, floor - 0.01), 3),
+                    place.mention,
+                    place.origin,
+                )
+            )
+    return places

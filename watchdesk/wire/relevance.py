@@ -2,12 +2,14 @@
 
 An item's score is a sum of points, then discounted for age::
 
-    total = (topic + region + trust + cluster) * recency
+    total = (topic + region + trust + cluster + alert) * recency
 
 - topic   = topic_weight * the item's best topic score
 - region  = region_weight * the confidence of its surest place inside a priority region (0 when none)
 - trust   = trust_weight * source trust / 100 (an article added by URL, without a source: trust 50)
 - cluster = cluster_weight * log2(outlets telling the story): 0 for one outlet, 1 weight per doubling
+- alert   = alert_weight * an official alert's points (``official.alert_points``: CAP severity plus
+            urgency times certainty, a quake's by magnitude); left out of ``score_parts`` when 0
 - recency = 0.5 ** (age in hours / recency_half_life_hours), from 1 (just published) towards 0
 
 ``score_parts`` holds exactly these numbers and the total, e.g. {"topic": 6.0, "region": 5.0,
@@ -34,12 +36,13 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from watchdesk.taxonomy.models import Region
-from watchdesk.wire import alerts
+from watchdesk.wire import alerts, official
 from watchdesk.wire.executemany import update_rows
 from watchdesk.wire.models import DEFAULT_TRUST, Cluster, Item, ItemPlace, ItemTopic, Source, WireSettings
 
-PART_NAMES = ("topic", "region", "trust", "cluster")
-BASE_PARTS = ("topic", "region", "trust")  # what an item brings to its cluster's score
+PART_NAMES = ("topic", "region", "trust", "cluster", "alert")
+BASE_PARTS = ("topic", "region", "trust", "alert")  # what an item brings to its cluster's score
+OPTIONAL_PARTS = ("alert",)  # stored only when not 0, so news items' scores read as they always did
 DIGITS = 3
 
 # Breaking: items in the last hour against the hourly average of the week before it.
@@ -74,11 +77,15 @@ def _cluster_points(settings, outlet_count):
 
 
 def _total(parts):
-    return round(sum(parts[name] for name in PART_NAMES) * parts["recency"], DIGITS)
+    return round(sum(parts.get(name, 0.0) for name in PART_NAMES) * parts["recency"], DIGITS)
 
 
 def _rounded(parts):
-    parts = {name: round(value, DIGITS) for name, value in parts.items()}
+    parts = {
+        name: round(value, DIGITS)
+        for name, value in parts.items()
+        if name not in OPTIONAL_PARTS or round(value, DIGITS)
+    }
     parts["total"] = _total(parts)
     return parts
 
@@ -132,6 +139,7 @@ def score(items, *, now=None, flag=True):
                 "region": settings.region_weight * best_place[item.pk],
                 "trust": settings.trust_weight * trust / 100,
                 "cluster": _cluster_points(settings, outlets_of.get(item.cluster_id, 1)),
+                "alert": settings.alert_weight * official.alert_points(item.official),
                 "recency": _recency(now - item.published_at, settings.recency_half_life_hours),
             }
         )
@@ -139,6 +147,7 @@ def score(items, *, now=None, flag=True):
     update_rows(Item, ["score", "score_parts"], [(item.pk, item.score, item.score_parts) for item in items])
 
     _score_clusters(clusters, settings, now, scored=items)
+    _flag_official(items, now)
     if flag:
         flag_breaking(now=now, settings=settings)
 
@@ -346,4 +355,19 @@ def _set_breaking(*, topic_ids, region_paths, now):
             .distinct()
         )
         Cluster.objects.filter(pk__in=flagged, breaking=False).update(breaking=True)
-    Cluster.objects.filter(breaking=True).exclude(pk__in=flagged).update(breaking=False)
+    # Stories an official alert flagged (``_flag_official``) stay breaking through the window.
+    Cluster.objects.filter(breaking=True).exclude(pk__in=flagged).exclude(
+        items__official__breaking=True, items__published_at__gte=now - BREAKING_WINDOW
+    ).update(breaking=False)
+
+
+def _flag_official(items, now):
+    """Flag the open stories of items whose official alert breaks on its own: CAP Extreme and Immediate
+    (observed or likely), a quake of BREAKING_MAGNITUDE or more. No query for a batch without one."""
+    cluster_ids = {
+        item.cluster_id
+        for item in items
+        if item.cluster_id and item.official.get("breaking") and item.published_at >= now - BREAKING_WINDOW
+    }
+    if cluster_ids:
+        Cluster.objects.open(now).filter(pk__in=cluster_ids, breaking=False).update(breaking=True)

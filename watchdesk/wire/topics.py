@@ -14,6 +14,7 @@ from django.utils import timezone
 from watchdesk.core.compiled import Compiled
 from watchdesk.taxonomy.models import Topic
 from watchdesk.taxonomy.rules import TopicMatch, TopicMatcher
+from watchdesk.wire import official
 from watchdesk.wire.models import Item, ItemTopic
 
 
@@ -45,15 +46,38 @@ def apply_topics(items, *, matcher=None):
     if not items:
         return 0
     matcher = matcher or current_matcher()
-    rows = [
-        ItemTopic(item_id=item.pk, topic_id=found.topic_id, score=found.score, phrases=found.phrases)
-        for item in items
-        for found in matcher.match(item.title, item.text)
-        if found.passed
-    ]
+    event_slugs = {item.pk: official.event_topics(item.official) for item in items}
+    wanted = {slug for slugs in event_slugs.values() for slug in slugs}
+    topic_of = dict(Topic.objects.filter(slug__in=wanted).values_list("slug", "pk")) if wanted else {}
+    rows = []
+    for item in items:
+        found = {row.topic_id: row for row in matcher.match(item.title, item.text) if row.passed}
+        rows += _with_event_topics(
+            item, found, [topic_of[slug] for slug in event_slugs[item.pk] if slug in topic_of]
+        )
     with transaction.atomic():
         ItemTopic.objects.filter(item_id__in=[item.pk for item in items]).delete()
         return len(ItemTopic.objects.bulk_create(rows))
+
+
+def _with_event_topics(item, found, event_topic_ids):
+    """The item's topic rows: what its rules passed, and the topics its official event names (an alert's
+    event is the publisher's own word for the hazard, so it files the item whatever the text says)."""
+    rows = {
+        topic_id: ItemTopic(item_id=item.pk, topic_id=topic_id, score=match.score, phrases=match.phrases)
+        for topic_id, match in found.items()
+    }
+    for topic_id in event_topic_ids:
+        phrase = official.event_phrase(item.official)
+        row = rows.get(topic_id)
+        if row is None:
+            rows[topic_id] = ItemTopic(
+                item_id=item.pk, topic_id=topic_id, score=official.EVENT_TOPIC_SCORE, phrases=[phrase]
+            )
+        else:
+            row.score = max(row.score, official.EVENT_TOPIC_SCORE)
+            row.phrases = [phrase, *row.phrases]
+    return list(rows.values())
 
 
 # --- What a changed rule would do: the rule editor's preview --------------------------------------------

@@ -126,3 +126,14 @@ def test_the_worker_polls_the_demo_feeds_from_the_site_itself(live_server, setti
     # Same demo clock step as the load, or a fresh render with the same items: nothing new either way.
     assert summary.created == 0 and Item.objects.count() == items
     assert set(Source.objects.values_list("consecutive_errors", flat=True)) == {0}
+
+
+def test_the_official_feeds_come_in_placed_filed_and_held(demo_wire):
+    kinds = set(Item.objects.exclude(official={}).values_list("official__kind", flat=True))
+    assert kinds == {"cap", "quake", "point"}
+    tornado = Item.objects.get(title__startswith="Tornado Warning")
+    assert tornado.cluster.breaking and tornado.score_parts["alert"] == 10.0
+    assert Item.objects.get(title__startswith="Flood Advisory").cluster_id is None  # expired: recorded only
+    ridgecrest = Item.objects.get(title__startswith="M 4.6")
+    assert ridgecrest.place_links.filter(region__code="US-CA", origin="point").exists()
+    assert ridgecrest.topic_links.filter(topic__slug="earthquakes").exists()
