@@ -23,15 +23,12 @@ ITEMS = 80_000
 
 
 def hostile_document(items=ITEMS):
-    """RSS 2.0, ~5 MB: items of a title and a link each, all different so none is a copy."""
+    """RSS 2.0, just under 5 MB (the fetcher's limit): items of a title and a link, none a copy."""
     head = (
         '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>Flood</title>'
         "<link>https://flood.example/</link><description>x</description>\n"
     )
-    rows = [
-        f"<item><title>Alert {n} at {n % 97}</title><link>https://flood.example/{n}</link></item>\n"
-        for n in range(items)
-    ]
+    rows = [f"<item><title>{n}</title><link>http://f.ex/{n}</link></item>\n" for n in range(items)]
     return (head + "".join(rows) + "</channel></rss>\n").encode()
 
 
@@ -46,6 +43,7 @@ def measure():
 
     call_command("migrate", verbosity=0)
     from django.conf import settings
+    from django.db import connection
 
     from watchdesk.wire.ingest import ingest_feed
     from watchdesk.wire.models import Cluster, Item, SkippedEntry, Source
@@ -55,6 +53,8 @@ def measure():
     source = Source.objects.create(name="Hostile", url="https://flood.example/feed.xml")
 
     def db_bytes():
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return sum(path.stat().st_size for path in database.parent.glob(database.name + "*"))
 
     def rss_now():
@@ -65,9 +65,6 @@ def measure():
     started = time.perf_counter()
     summary = ingest_feed(source, document, content_type="application/rss+xml")
     seconds = time.perf_counter() - started
-    from django.db import connection
-
-    connection.close()  # checkpoint nothing further: the WAL is counted as it stands
     print(
         json.dumps(
             {
@@ -86,7 +83,39 @@ def measure():
     )
 
 
-def run(code):
+def measure_parse(kind):
+    """Parsing alone, in the child: ``trimmed`` is parse_feed with the default limit (the document is cut
+    before feedparser), ``whole`` is feedparser over the whole document as parse_feed configures it,
+    which a limit applied after parsing would still pay for."""
+    import io
+    import resource
+
+    import django
+
+    django.setup()
+    import feedparser
+    from django.conf import settings
+
+    from watchdesk.wire import parsing
+
+    document = hostile_document()
+    started = time.perf_counter()
+    if kind == "trimmed":
+        entries = len(parsing.parse_feed(document, max_entries=settings.WIRE_MAX_ENTRIES).entries)
+    else:
+        content, headers, _ = parsing.feedparser_input(document)
+        result = feedparser.parse(io.BytesIO(content), response_headers=headers, **parsing.FEEDPARSER_OPTIONS)
+        entries = len(result.entries)
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        json.dumps(
+            {"kind": kind, "entries": entries, "seconds": round(seconds, 2), "peak_rss_mb": round(peak, 1)}
+        )
+    )
+
+
+def run(code, call="measure()"):
     OUT.mkdir(parents=True, exist_ok=True)
     var = Path(tempfile.mkdtemp(dir=OUT))
     env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
@@ -98,9 +127,9 @@ def run(code):
         LOG_LEVEL="WARNING",
     )
     bench = str(ROOT / "bench")
-    script = f"import sys; sys.path.insert(0, {bench!r}); import hostile_feed; hostile_feed.measure()"
+    script = f"import sys; sys.path.insert(0, {bench!r}); import hostile_feed; hostile_feed.{call}"
     done = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-c", script], env=env, cwd=code, capture_output=True, text=True, check=False
     )
     if done.returncode:
         sys.exit(done.stderr)
@@ -110,9 +139,14 @@ def run(code):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--code", default=str(ROOT), help="The checkout whose watchdesk package is measured.")
+    parser.add_argument("--parse-only", action="store_true", help="Parsing alone: cut first, or whole.")
     options = parser.parse_args()
-    result = run(Path(options.code).resolve())
-    print(json.dumps({"code": options.code, **result}, indent=2))
+    code = Path(options.code).resolve()
+    if options.parse_only:
+        for kind in ("trimmed", "whole"):
+            print(json.dumps(run(code, f"measure_parse({kind!r})")))
+        return
+    print(json.dumps({"code": options.code, **run(code)}, indent=2))
 
 
 if __name__ == "__main__":
