@@ -6,7 +6,8 @@ refused by the guarded fetcher's policy, or invalid, with the reason. Folders (o
 them back as folders. A file that is not well-formed OPML, has a DOCTYPE, is over 5 MB or lists more than
 5,000 feeds is refused as a whole before anything is written, and the writes happen in one transaction,
 so an import never stops half-way. Whether each new feed can be fetched is learnt by fetching it:
-``check_feeds`` on the command line, the worker after an import in the admin.
+``watchdesk sources import`` polls them at once, the admin leaves them to the worker (new sources are
+due at once). This module imports no parser, so the web process can use it.
 
 Parsing is safe against XML attacks without defusedxml (not installed): a document carrying a DOCTYPE is
 refused before parsing (OPML never needs one, and entities can only be declared in one), and lxml itself
@@ -26,7 +27,6 @@ from django.utils import timezone
 from lxml import etree
 
 from watchdesk.core.fetcher import FetchRefused, check_url
-from watchdesk.wire import polling
 from watchdesk.wire.models import Source
 
 MAX_OPML_BYTES = 5 * 1024 * 1024
@@ -178,8 +178,8 @@ def import_opml(content):
     (nothing written) for a file that is not OPML; every feed gets a ``FeedReport``.
 
     A feed whose URL is already a source is never renamed or moved: only its empty website, language and
-    group are filled from the file. Nothing is fetched here: ``check_feeds`` (the command line) or the
-    worker (the admin) fetches the new sources, and ``fetch_outcome`` says how that went."""
+    group are filled from the file. Nothing is fetched here: ``watchdesk sources import`` or the
+    worker (after the admin's import) fetches the new sources, and ``fetch_outcome`` says how that went."""
     outlines = parse_opml(content)
     if len(outlines) > MAX_OPML_FEEDS:
         raise OPMLError(f"the file lists {len(outlines):,} feeds; at most {MAX_OPML_FEEDS:,} at a time")
@@ -216,19 +216,6 @@ def import_opml(content):
                 Source.objects.filter(pk=source.pk).update(**filled)
                 report.reason = "filled in its empty " + ", ".join(FIELD_LABELS[name] for name in filled)
     return summary
-
-
-def check_feeds(summary):
-    """Poll each source the import created, now and here (the command line's import; the admin leaves it
-    to the worker). Returns {source id: ``fetch_outcome``}."""
-    outcomes = {}
-    for report in summary.feeds:
-        if report.outcome == "created":
-            source = Source.objects.get(pk=report.source_id)
-            polling.poll_source(source)
-            source.refresh_from_db()
-            outcomes[source.pk] = fetch_outcome(source)
-    return outcomes
 
 
 def fetch_outcome(source):

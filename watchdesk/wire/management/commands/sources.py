@@ -16,7 +16,7 @@ from rich.text import Text
 from watchdesk.core.fetcher import FetchRefused, check_url
 from watchdesk.taxonomy.models import Region
 from watchdesk.wire.models import Source, host_of
-from watchdesk.wire.opml import OPMLError, check_feeds, export_opml, import_opml
+from watchdesk.wire.opml import OPMLError, export_opml, fetch_outcome, import_opml
 from watchdesk.wire.polling import poll_due, poll_source
 
 MIN_POLL_MINUTES = 5
@@ -199,6 +199,18 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {found.last_error}")
         else:
             self.stdout.write(str(poll_due()))
+
+
+def check_feeds(summary):
+    """Poll each source the import created, now, in the foreground. Returns {source id: fetch outcome}."""
+    outcomes = {}
+    for report in summary.feeds:
+        if report.outcome == "created":
+            source = Source.objects.get(pk=report.source_id)
+            poll_source(source)
+            source.refresh_from_db()
+            outcomes[source.pk] = fetch_outcome(source)
+    return outcomes
 
 
 def import_line(feed):
