@@ -250,6 +250,8 @@ def source_as_dict(source):
         "trust": source.trust,
         "poll_minutes": source.poll_minutes,
         "enabled": source.enabled,
+        "group": source.group,
+        "max_entries": source.max_entries,
         "last_fetched_at": source.last_fetched_at.isoformat() if source.last_fetched_at else None,
         "last_status": source.last_status,
         "last_error": source.last_error,
