@@ -87,12 +87,19 @@ def test_the_cut_document_is_still_a_well_formed_feed():
     assert parse_feed(rss(12).encode(), max_entries=12).not_read == 0  # at the limit, nothing is cut
 
 
-def test_entries_the_byte_scan_cannot_see_are_still_limited():
-    # An entry in a prefixed namespace the scan does know, and one it cannot tell apart: the parser's own
-    # count is the backstop.
-    content = rss(3).replace("<item>", "<item\t>", 1).encode()
-    feed = parse_feed(content, max_entries=2)
-    assert len(feed.entries) == 2 and feed.not_read == 1
+def test_entries_with_a_namespace_prefix_are_cut_too():
+    document = atom(6).replace("<entry>", "<a:entry>").replace("</entry>", "</a:entry>")
+    document = document.replace(
+        '<feed xmlns="http://www.w3.org/2005/Atom">', '<a:feed xmlns:a="http://www.w3.org/2005/Atom">'
+    )
+    document = document.replace("<title>Calls</title>", "<a:title>Calls</a:title>").replace(
+        "</feed>", "</a:feed>"
+    )
+
+    content, _headers, _note = parsing.feedparser_input(document.encode(), max_entries=2)
+
+    assert content.count(b"<a:entry>") == 2 and content.endswith(b"</a:feed>")
+    assert parse_feed(document.encode(), max_entries=2).not_read == 4
 
 
 @pytest.mark.django_db
