@@ -370,6 +370,8 @@ FETCH_USER_AGENT = env_str(
 # Sources polled per worker run, and how long a worker holds a claimed source before another may take it.
 WIRE_POLL_BATCH = env_int("WIRE_POLL_BATCH", 20, minimum=1)
 WIRE_LEASE_SECONDS = env_int("WIRE_LEASE_SECONDS", 120, minimum=10)
+# Entries read from one feed document (a source may set its own); the rest are counted as skipped.
+WIRE_MAX_ENTRIES = env_int("WIRE_MAX_ENTRIES", 500, minimum=1)
 # Serve the demo outlets' feeds at /demo/feeds/ (always on with DEBUG): for a staging site showing the wire.
 DEMO_FEEDS = env_bool("DEMO_FEEDS", False)
 # Items and clusters are kept this many days (clusters match copies within 7 days).

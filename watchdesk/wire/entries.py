@@ -59,7 +59,30 @@ class ParsedFeed:
     format: str = ""
     entries: list[Entry] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (guid or link, reason)
-    problem: str = ""  # what was wrong with a feed we could still read
+    problems: list[str] = field(default_factory=list)  # what was wrong with a feed we could still read
+    not_read: int = 0  # entries past the limit per fetch: neither parsed nor stored
+    not_read_reason: str = ""
+
+    def not_read_pair(self):
+        """(count, reason) of the entries past the limit, as ``ingest.store_entries`` takes them."""
+        return (self.not_read, self.not_read_reason)
+
+    @property
+    def problem(self):
+        return "; ".join(self.problems)
+
+    def note(self, problem):
+        if problem:
+            self.problems.append(problem)
+
+    def limit_entries(self, limit, cut):
+        """Record that ``cut`` entries past the first ``limit`` were not read."""
+        if cut:
+            self.not_read = cut
+            self.not_read_reason = (
+                f"{limit + cut:,} entries in the feed: {cut:,} past the first {limit:,} were not read"
+            )
+            self.note(self.not_read_reason)
 
 
 def make_entry(

@@ -1,6 +1,6 @@
 """Forms of the wire's admin screens: the inbox filters, snoozing, correcting an item's places, adding
-an article by URL, a source's form (its feed URL checked against the fetcher's rules), and an editor's
-alert preferences."""
+an article by URL, a source's form (its feed URL checked against the fetcher's rules), an OPML upload,
+and an editor's alert preferences."""
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -12,6 +12,7 @@ from watchdesk.taxonomy import place_lookup
 from watchdesk.taxonomy.models import Region, Topic
 from watchdesk.wire import inbox
 from watchdesk.wire.models import DeskAlertPreference, Source
+from watchdesk.wire.opml import MAX_OPML_BYTES
 
 
 def checked_url(url):
@@ -160,6 +161,25 @@ class SourceForm(WagtailAdminModelForm):
         if trust > 100:
             raise ValidationError("Trust runs from 0 to 100.")
         return trust
+
+
+class OPMLUploadForm(forms.Form):
+    """An OPML file to import; larger than ``opml.MAX_OPML_BYTES`` is refused (``LimitedUploadHandler``
+    never keeps more than that in memory)."""
+
+    file = forms.FileField(
+        label="OPML file",
+        help_text=f"An OPML subscription list, at most {MAX_OPML_BYTES // 2**20} MB; folders become groups.",
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_OPML_BYTES:
+            limit = MAX_OPML_BYTES // 2**20
+            raise ValidationError(
+                f"The file is {upload.size / 2**20:.1f} MB; at most {limit} MB can be imported."
+            )
+        return upload
 
 
 class DeskAlertPreferenceForm(forms.ModelForm):

@@ -24,7 +24,7 @@ def is_feature_collection(document):
     return isinstance(document, dict) and document.get("type") == "FeatureCollection"
 
 
-def parse_feature_collection(document, *, url=""):
+def parse_feature_collection(document, *, url="", max_entries=None):
     features = document.get("features")
     if not isinstance(features, list):
         raise FeedError("not a GeoJSON feed: features is not a list")
@@ -34,17 +34,15 @@ def parse_feature_collection(document, *, url=""):
         link=canonical_url(url),
         format="geojson",
     )
-    for feature in features[:MAX_FEATURES]:
+    limit = MAX_FEATURES if max_entries is None else min(max_entries, MAX_FEATURES)
+    for feature in features[:limit]:
         entry_or_reason = _feature_entry(feature)
         if isinstance(entry_or_reason, Entry):
             parsed.entries.append(entry_or_reason)
         else:
             parsed.skipped.append(entry_or_reason)
-    if len(features) > MAX_FEATURES:
-        extra = len(features) - MAX_FEATURES
-        reason = f"{extra} features past the first {MAX_FEATURES} were not read"
-        parsed.skipped.append(("", reason))
-        parsed.problem = reason
+    # Features past the limit are counted like a feed's entries past it: not read, noted in its health.
+    parsed.limit_entries(limit, max(len(features) - limit, 0))
     return parsed
 
 

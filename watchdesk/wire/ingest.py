@@ -4,7 +4,8 @@ Counts are honest and add up to the entries offered: every entry is exactly one 
 * created   - a new item;
 * updated   - an item we had, whose title, summary, content, link or author changed;
 * unchanged - an item we had, exactly as the feed still gives it (re-polls are mostly these);
-* skipped   - refused (malformed, a duplicate GUID in the same feed) and recorded as a ``SkippedEntry``.
+* skipped   - refused (malformed, a duplicate GUID in the same feed) and recorded as a ``SkippedEntry``,
+              or past the limit of entries read per fetch (one ``SkippedEntry`` says how many).
 ``errors`` is for callers that count whole documents that failed (``FeedError``); storing never swallows
 an error of its own.
 
@@ -17,6 +18,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -86,15 +88,23 @@ def ingest_feed(source, content, *, content_type="", now=None, flag=True):
     that to the caller, e.g. once after polling many feeds): a check reads the last hour and the week
     before it, so it is run once per feed document rather than once per enrichment batch.
     """
-    parsed = parse_feed(content, url=source.url, content_type=content_type)
-    summary, _ = store_entries(parsed.entries, source=source, now=now, skipped=parsed.skipped)
+    parsed = parse_feed(content, url=source.url, content_type=content_type, max_entries=entry_limit(source))
+    summary, _ = store_entries(
+        parsed.entries, source=source, now=now, skipped=parsed.skipped, not_read=parsed.not_read_pair()
+    )
     if flag and (summary.created or summary.updated):
         relevance.flag_breaking(now=now)
-    if parsed.problem:
-        summary.problems.append(parsed.problem)
+    summary.problems += parsed.problems
     summary.feed_format = parsed.format
     _remember_feed(source, parsed)
     return summary
+
+
+def entry_limit(source=None):
+    """How many entries of one feed document are read: the source's own limit, else WIRE_MAX_ENTRIES."""
+    if source is not None and source.max_entries:
+        return source.max_entries
+    return settings.WIRE_MAX_ENTRIES
 
 
 def _remember_feed(source, parsed):
@@ -109,12 +119,14 @@ def _remember_feed(source, parsed):
             setattr(source, name, value)
 
 
-def store_entries(entries, *, source=None, outlet="", origin="feed", now=None, skipped=()):
+def store_entries(entries, *, source=None, outlet="", origin="feed", now=None, skipped=(), not_read=(0, "")):
     """Upsert ``entries`` as items of ``source`` and enrich the created and updated ones.
 
     Items get ``outlet`` (default: the source's name), ``origin`` ("feed", "article" or "file") and the
     entry's language, else the source's. ``skipped`` takes (guid, reason) pairs the parser already
-    refused, so they are recorded and counted with the rest. Returns (summary, created and updated items).
+    refused, so they are recorded and counted with the rest. ``not_read`` is (count, reason) for the
+    entries past the limit per fetch: counted as skipped, and recorded as one ``SkippedEntry`` for all of
+    them. Returns (summary, created and updated items).
     """
     now = now or timezone.now()
     outlet = storable(outlet or (source.name if source else ""))[:120]
@@ -151,9 +163,10 @@ def store_entries(entries, *, source=None, outlet="", origin="feed", now=None, s
         created, raced_updates, raced_unchanged = _create(new_items, source, default_language, now)
         updated += raced_updates
         summary.unchanged += raced_unchanged
-        _record_skips(source, skips, now)
+        cut, cut_reason = not_read
+        _record_skips(source, skips + ([("", cut_reason)] if cut else []), now)
 
-    summary.created, summary.updated, summary.skipped = len(created), len(updated), len(skips)
+    summary.created, summary.updated, summary.skipped = len(created), len(updated), len(skips) + cut
     changed = created + updated
     # After the items are committed: a crash in enrichment leaves them stored but not marked enriched,
     # and the next poll of the feed hands them to enrichment again.

@@ -26,7 +26,7 @@ from watchdesk.wire.entries import (
 VERSIONS = {"https://jsonfeed.org/version/1": "json10", "https://jsonfeed.org/version/1.1": "json11"}
 
 
-def parse_json_feed(content, *, url=""):
+def parse_json_feed(content, *, url="", max_entries=None):
     try:
         document = json.loads(content)
     except RecursionError:
@@ -36,7 +36,7 @@ def parse_json_feed(content, *, url=""):
     if not isinstance(document, dict):
         raise FeedError("not a JSON Feed: the document is not a JSON object")
     if geojson.is_feature_collection(document):
-        return geojson.parse_feature_collection(document, url=url)
+        return geojson.parse_feature_collection(document, url=url, max_entries=max_entries)
     version = _string(document.get("version")).strip().rstrip("/")
     if not version.startswith(("https://jsonfeed.org/version/", "http://jsonfeed.org/version/")):
         raise FeedError("not a JSON Feed: no jsonfeed.org version")
@@ -53,6 +53,9 @@ def parse_json_feed(content, *, url=""):
         format=VERSIONS.get(version.replace("http://", "https://"), "json"),
     )
     feed_author = _author(document)
+    if max_entries is not None and len(items) > max_entries:
+        parsed.limit_entries(max_entries, len(items) - max_entries)
+        items = items[:max_entries]
     for item in items:
         if not isinstance(item, dict):
             parsed.skipped.append(("", "the item is not a JSON object"))

@@ -64,6 +64,18 @@ class Source(models.Model):
         "poll every (minutes)", default=15, help_text="How often to fetch the feed; at least 5."
     )
     enabled = models.BooleanField(default=True)
+    group = models.CharField(
+        max_length=300,
+        blank=True,
+        db_index=True,
+        help_text='A folder for the source, e.g. "Local / Fire & Rescue" (" / " nests folders, as in OPML).',
+    )
+    max_entries = models.PositiveIntegerField(
+        "entries read per fetch",
+        null=True,
+        blank=True,
+        help_text="Entries past this many in one fetch are skipped. Blank: the site's WIRE_MAX_ENTRIES.",
+    )
     host = models.CharField(max_length=255, editable=False, db_index=True)
 
     # Conditional GET: what the server told us last time.
@@ -90,7 +102,8 @@ class Source(models.Model):
         FieldPanel("url"),
         FieldPanel("site_url"),
         FieldPanel("home_region"),
-        FieldRowPanel([FieldPanel("trust"), FieldPanel("poll_minutes")]),
+        FieldPanel("group"),
+        FieldRowPanel([FieldPanel("trust"), FieldPanel("poll_minutes"), FieldPanel("max_entries")]),
         FieldPanel("enabled"),
     ]
 
@@ -345,6 +358,26 @@ class FetchLog(models.Model):
 
     def __str__(self):
         return f"{self.url}: {self.status}"
+
+
+class SourceImport(models.Model):
+    """One OPML file imported in the admin, and what became of each feed in it (``opml.ImportSummary``).
+
+    The report page reads the created sources' health live, so a feed the worker could not fetch shows
+    why as soon as the worker has tried."""
+
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    file_name = models.CharField(max_length=255, blank=True)
+    report = models.JSONField(default=dict, help_text="ImportSummary.as_dict(): counts and one row per feed.")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.file_name or 'OPML'} ({self.created_at:%Y-%m-%d %H:%M})"
 
 
 @register_setting(icon="radio-full")

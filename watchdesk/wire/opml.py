@@ -1,9 +1,13 @@
 """OPML import and export of sources: the format every feed reader trades subscription lists in.
 
-Import creates or updates sources by feed URL and reports created, updated and skipped (with reasons);
-folders (outlines without an ``xmlUrl``) may nest to any depth and only group feeds. A file that is not
-well-formed OPML is refused as a whole before anything is written, and the writes happen in one
-transaction, so an import never stops half-way.
+Import adds sources by feed URL and reports every feed: created, already present (never renamed),
+refused by the guarded fetcher's policy, or invalid, with the reason. Folders (outlines without an
+``xmlUrl``) may nest to any depth and become the sources' groups ("Local / Fire & Rescue"); export writes
+them back as folders. A file that is not well-formed OPML, has a DOCTYPE, is over 5 MB or lists more than
+5,000 feeds is refused as a whole before anything is written, and the writes happen in one transaction,
+so an import never stops half-way. Whether each new feed can be fetched is learnt by fetching it:
+``watchdesk sources import`` polls them at once, the admin leaves them to the worker (new sources are
+due at once). This module imports no parser, so the web process can use it.
 
 Parsing is safe against XML attacks without defusedxml (not installed): a document carrying a DOCTYPE is
 refused before parsing (OPML never needs one, and entities can only be declared in one), and lxml itself
@@ -12,7 +16,7 @@ for encodings the byte scan cannot read). Billion-laughs and external-entity fil
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from email.utils import format_datetime
 from urllib.parse import urlsplit
 
@@ -26,6 +30,8 @@ from watchdesk.core.fetcher import FetchRefused, check_url
 from watchdesk.wire.models import Source
 
 MAX_OPML_BYTES = 5 * 1024 * 1024
+MAX_OPML_FEEDS = 5000
+GROUP_SEPARATOR = " / "  # a source's group is its OPML folders' titles, outermost first
 FEED_TYPES = ("rss", "atom", "feed", "jsonfeed")
 # Characters XML 1.0 cannot carry at all, even escaped.
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
@@ -34,6 +40,8 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 NAME_LENGTH = Source._meta.get_field("name").max_length
 URL_LENGTH = Source._meta.get_field("url").max_length
 LANGUAGE_LENGTH = Source._meta.get_field("language").max_length
+GROUP_LENGTH = Source._meta.get_field("group").max_length
+FIELD_LABELS = {"site_url": "website", "language": "language", "group": "group"}
 
 
 class OPMLError(ValueError):
@@ -50,20 +58,59 @@ class FeedOutline:
 
 
 @dataclass
+class FeedReport:
+    """What an import did with one feed outline."""
+
+    url: str
+    name: str = ""
+    group: str = ""
+    outcome: str = ""  # one of OUTCOMES
+    reason: str = ""
+    source_id: int | None = None
+
+
+# created: a new source; present: a source with this feed URL existed (kept as it is, but for empty
+# fields the file fills); refused: the guarded fetcher's policy would never fetch it; invalid: no usable
+# URL, or listed twice in the file.
+OUTCOMES = ("created", "present", "refused", "invalid")
+
+
+@dataclass
 class ImportSummary:
-    created: int = 0
-    updated: int = 0
-    skipped: list = field(default_factory=list)  # [(url or name, reason)]
+    feeds: list[FeedReport] = field(default_factory=list)
+
+    def count(self, outcome):
+        return sum(1 for feed in self.feeds if feed.outcome == outcome)
+
+    @property
+    def created(self):
+        return self.count("created")
+
+    @property
+    def present(self):
+        return self.count("present")
+
+    @property
+    def not_imported(self):
+        """The feeds that are not sources now: (url or name, reason)."""
+        return [
+            (feed.url or feed.name, feed.reason)
+            for feed in self.feeds
+            if feed.outcome in ("refused", "invalid")
+        ]
 
     def as_dict(self):
         return {
-            "created": self.created,
-            "updated": self.updated,
-            "skipped": [{"url": url, "reason": reason} for url, reason in self.skipped],
+            **{outcome: self.count(outcome) for outcome in OUTCOMES},
+            "feeds": [asdict(feed) for feed in self.feeds],
         }
 
+    @classmethod
+    def from_dict(cls, data):
+        return cls(feeds=[FeedReport(**feed) for feed in data.get("feeds", [])])
+
     def __str__(self):
-        return f"created {self.created}, updated {self.updated}, skipped {len(self.skipped)}"
+        return ", ".join(f"{outcome} {self.count(outcome)}" for outcome in OUTCOMES)
 
 
 def _parser():
@@ -115,7 +162,7 @@ def _walk(element, folders, outlines):
                     name=label,
                     site_url=_clean(child.get("htmlUrl") or child.get("htmlurl")),
                     language=_clean(child.get("language")),
-                    folder=" / ".join(folders),
+                    folder=GROUP_SEPARATOR.join(folders),
                 )
             )
         # A feed outline may itself hold outlines; a folder certainly does.
@@ -127,60 +174,77 @@ def _clean(value):
 
 
 def import_opml(content):
-    """Create or update sources from an OPML document. Raises OPMLError (nothing written) for a file
-    that is not OPML; feeds that cannot be added are skipped with a reason."""
+    """Add the feeds of an OPML document as sources, with their folders as groups. Raises OPMLError
+    (nothing written) for a file that is not OPML; every feed gets a ``FeedReport``.
+
+    A feed whose URL is already a source is never renamed or moved: only its empty website, language and
+    group are filled from the file. Nothing is fetched here: ``watchdesk sources import`` or the
+    worker (after the admin's import) fetches the new sources, and ``fetch_outcome`` says how that went."""
     outlines = parse_opml(content)
+    if len(outlines) > MAX_OPML_FEEDS:
+        raise OPMLError(f"the file lists {len(outlines):,} feeds; at most {MAX_OPML_FEEDS:,} at a time")
     summary = ImportSummary()
     seen = set()
     validate_url = URLValidator(schemes=["http", "https"])
     with transaction.atomic():
         existing = {source.url: source for source in Source.objects.filter(url__in=[o.url for o in outlines])}
         for outline in outlines:
-            reason = _refusal(outline.url, validate_url)
-            if reason is None and outline.url in seen:
-                reason = "listed twice in the file"
-            if reason:
-                summary.skipped.append((outline.url or outline.name, reason))
+            report = FeedReport(url=outline.url, name=outline.name, group=outline.folder[:GROUP_LENGTH])
+            summary.feeds.append(report)
+            outcome, reason = _refusal(outline.url, validate_url)
+            if not outcome and outline.url in seen:
+                outcome, reason = "invalid", "listed twice in the file"
+            if outcome:
+                report.outcome, report.reason = outcome, reason
                 continue
             seen.add(outline.url)
-            site_url = outline.site_url if _refusal(outline.site_url, validate_url) is None else ""
+            site_url = outline.site_url if _refusal(outline.site_url, validate_url)[0] is None else ""
             values = {
-                "name": (outline.name or _host(outline.url))[:NAME_LENGTH],
                 "site_url": site_url[:URL_LENGTH],
                 "language": outline.language[:LANGUAGE_LENGTH],
+                "group": report.group,
             }
             source = existing.get(outline.url)
             if source is None:
-                Source.objects.create(url=outline.url, **values)
-                summary.created += 1
+                name = (outline.name or _host(outline.url))[:NAME_LENGTH]
+                source = Source.objects.create(url=outline.url, name=name, **values)
+                report.outcome, report.source_id = "created", source.pk
                 continue
-            # Keep what the file leaves out: an outline without a language does not erase ours.
-            changed = {
-                name: value for name, value in values.items() if value and getattr(source, name) != value
-            }
-            if changed:
-                Source.objects.filter(pk=source.pk).update(**changed)
-                summary.updated += 1
-            else:
-                summary.skipped.append((outline.url, "already present, unchanged"))
+            report.outcome, report.source_id, report.name = "present", source.pk, source.name
+            filled = {name: value for name, value in values.items() if value and not getattr(source, name)}
+            if filled:
+                Source.objects.filter(pk=source.pk).update(**filled)
+                report.reason = "filled in its empty " + ", ".join(FIELD_LABELS[name] for name in filled)
     return summary
 
 
+def fetch_outcome(source):
+    """("waiting", "") before the first fetch, ("fetched", "") after a good one, else ("could not fetch",
+    why): a source's first fetch as an import report shows it."""
+    if source is None:
+        return ("deleted", "")
+    if source.last_fetched_at is None:
+        return ("waiting", "not fetched yet")
+    if source.consecutive_errors:
+        return ("could not fetch", source.last_error or source.last_status)
+    return ("fetched", source.last_error)
+
+
 def _refusal(url, validate_url):
-    """Why this URL cannot be a source, or None."""
+    """(outcome, reason) when this URL cannot be a source, else (None, "")."""
     if not url:
-        return "no feed URL"
+        return "invalid", "no feed URL"
     if len(url) > URL_LENGTH:
-        return f"URL longer than {URL_LENGTH} characters"
+        return "invalid", f"URL longer than {URL_LENGTH} characters"
     try:
         validate_url(url)
     except ValidationError:
-        return "not a valid http(s) URL"
+        return "invalid", "not a valid http(s) URL"
     try:
         check_url(url)
     except FetchRefused as error:
-        return str(error)  # "refused: 10.0.0.1 is a private address"
-    return None
+        return "refused", str(error)  # "refused: 10.0.0.1 is a private address"
+    return None, ""
 
 
 def _host(url):
@@ -188,19 +252,33 @@ def _host(url):
 
 
 def export_opml(sources=None, *, title="Watchdesk sources", now=None):
-    """OPML 2.0 (bytes, UTF-8) listing ``sources`` (default: all), one outline per feed."""
-    sources = Source.objects.order_by("name", "pk") if sources is None else sources
+    """OPML 2.0 (bytes, UTF-8) listing ``sources`` (default: all), one outline per feed, inside nested
+    folder outlines from their groups ("Local / Fire & Rescue"), so that an import gives the groups back."""
+    sources = Source.objects.order_by("group", "name", "pk") if sources is None else sources
     opml = etree.Element("opml", version="2.0")
     head = etree.SubElement(opml, "head")
     etree.SubElement(head, "title").text = _NOT_XML.sub("", title)
     etree.SubElement(head, "dateCreated").text = format_datetime(now or timezone.now(), usegmt=True)
     body = etree.SubElement(opml, "body")
+    folders = {(): body}
     for source in sources:
+        parent = _folder(folders, _NOT_XML.sub("", source.group))
         name = _NOT_XML.sub("", source.name)
         attributes = {"type": "rss", "text": name, "title": name, "xmlUrl": source.url}
         if source.site_url:
             attributes["htmlUrl"] = source.site_url
         if source.language:
             attributes["language"] = _NOT_XML.sub("", source.language)
-        etree.SubElement(body, "outline", attributes)
+        etree.SubElement(parent, "outline", attributes)
     return etree.tostring(opml, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _folder(folders, group):
+    """The outline element for a group's folder path, made (with its parents) the first time."""
+    path = tuple(part for part in (_clean(part) for part in group.split(GROUP_SEPARATOR)) if part)
+    for depth in range(1, len(path) + 1):
+        if path[:depth] not in folders:
+            folders[path[:depth]] = etree.SubElement(
+                folders[path[: depth - 1]], "outline", text=path[depth - 1], title=path[depth - 1]
+            )
+    return folders[path]

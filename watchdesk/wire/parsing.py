@@ -20,7 +20,6 @@ What counts as a feed (see docs/wire.md):
   ``FeedError`` with the reason, and nothing is stored.
 """
 
-import codecs
 import io
 import re
 import xml.sax
@@ -32,6 +31,7 @@ import feedparser
 from watchdesk.core.sanitize import storable
 from watchdesk.wire import cap, jsonfeed, official
 from watchdesk.wire.canonical import canonical_url
+from watchdesk.wire.decoding import charset_of, decode_document
 from watchdesk.wire.entries import (
     MAX_GUID,
     MAX_TITLE,
@@ -44,6 +44,7 @@ from watchdesk.wire.entries import (
 )
 
 MAX_FEED_BYTES = 20 * 1024 * 1024  # more than the fetcher's limit, for feeds ingested from files
+SHOWN_ENTRIES = 5  # entries named in a note about mended bytes
 
 FORMATS = {
     "rss090": "rss090",
@@ -64,8 +65,10 @@ FORMATS = {
 }
 
 
-def parse_feed(content, *, url="", content_type=""):
-    """Parse a feed document (bytes) into a ``ParsedFeed``; raise ``FeedError`` when it is not a feed."""
+def parse_feed(content, *, url="", content_type="", max_entries=None):
+    """Parse a feed document (bytes) into a ``ParsedFeed``; raise ``FeedError`` when it is not a feed.
+
+    Only the first ``max_entries`` entries (None: all) are read; ``ParsedFeed.not_read`` counts the rest."""
     if not isinstance(content, bytes | bytearray | memoryview):
         raise TypeError("parse_feed takes the bytes of a document, not a URL or a file name")
     content = bytes(content)
@@ -74,8 +77,8 @@ def parse_feed(content, *, url="", content_type=""):
     if not content.strip(b" \t\r\n\x00\xef\xbb\xbf\xfe\xff"):
         raise FeedError("the document is empty")
     if _looks_like_json(content, content_type):
-        return jsonfeed.parse_json_feed(content, url=url)
-    return _parse_xml_feed(content, url=url, content_type=content_type)
+        return jsonfeed.parse_json_feed(content, url=url, max_entries=max_entries)
+    return _parse_xml_feed(content, url=url, content_type=content_type, max_entries=max_entries)
 
 
 def _looks_like_json(content, content_type):
@@ -90,65 +93,71 @@ def _looks_like_json(content, content_type):
 _DECLARATION = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 # Inside a declaration: quoted strings and comments may hold ">" or "]" that do not end anything.
 _DECLARATION_TOKEN = re.compile(rb"\"[^\"]*\"|'[^']*'|<!--.*?-->|[\[\]<>]", re.DOTALL)
-_XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']")
+_ENTRY_OPEN = re.compile(rb"<(?:[\w.-]+:)?(?:item|entry)[\s/>]")
 _ENTRY_CLOSE = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>")
 _FEED_CLOSE = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF|channel)\s*>")
 _HTML_PAGE = re.compile(rb"<html[\s>]|<!doctype\s+html", re.IGNORECASE)
-
-# Byte-order marks and the first bytes of "<?xml" in encodings that are not ASCII-compatible: such
-# documents are turned into UTF-8 first, so the declaration scan below can see them.
-_WIDE_ENCODINGS = [
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (b"\x00\x00\x00<", "utf-32-be"),
-    (b"<\x00\x00\x00", "utf-32-le"),
-    (b"\x00<\x00?", "utf-16-be"),
-    (b"<\x00?\x00", "utf-16-le"),
-    (b"\x4c\x6f\xa7\x94", "cp037"),
-]
-# Declared encodings that real feeds often send while their bytes are UTF-8.
-_SINGLE_BYTE_LABELS = {
-    "ascii",
-    "us-ascii",
-    "latin-1",
-    "latin1",
-    "iso-8859-1",
-    "iso8859-1",
-    "iso-8859-15",
-    "windows-1252",
-    "cp1252",
-}
-
 
 # Our own nh3 pass is what we trust, and it resolves relative links itself: feedparser's slower
 # sanitiser and URI resolver would only do the same work twice.
 FEEDPARSER_OPTIONS = {"sanitize_html": False, "resolve_relative_uris": False}
 
 
-def feedparser_input(content, content_type=""):
+def feedparser_input(content, content_type="", *, max_entries=None):
     """(bytes, response headers, a note on what was wrong or "") as ``parse_feed`` hands an XML feed to
     feedparser, with ``FEEDPARSER_OPTIONS``."""
-    content, charset, note = _normalise_encoding(content, _charset(content_type))
-    content = _remove_declarations(content)
+    content, headers, decoded, _ = _prepare(content, content_type, max_entries)
+    return content, headers, decoded.note
+
+
+def _prepare(content, content_type, max_entries):
+    """The bytes for feedparser, its headers, the ``Decoded`` record, and how many entries were cut."""
+    decoded = decode_document(content, charset_of(content_type))
+    content = _remove_declarations(decoded.content)
+    content, cut = _keep_entries(content, max_entries)
     # The declared charset wins over the document's own declaration, which wins over UTF-8. The media
     # type itself is not passed on: feedparser would apply RFC 3023's "text/* means US-ASCII" rule, which
     # real servers ignore. No content-location either: feedparser would resolve RSS GUIDs against it.
+    charset = decoded.charset
     headers = {"content-type": f"application/xml; charset={charset}" if charset else "application/xml"}
-    return content, headers, note
+    return content, headers, decoded, cut
 
 
-def _parse_xml_feed(content, *, url, content_type):
-    content, headers, note = feedparser_input(content, content_type)
+def _keep_entries(content, limit):
+    """The document with only its first ``limit`` entries, and how many were cut out.
+
+    Everything from the first entry past the limit to the end of the last entry goes, so the closing tags
+    after the entries stay and the rest parses as before; feedparser never builds the entries cut.
+    """
+    if limit is None:
+        return content, 0
+    total, cut_at = 0, None
+    for match in _ENTRY_OPEN.finditer(content):
+        if total == limit:
+            cut_at = match.start()
+        total += 1
+    if cut_at is None:
+        return content, 0
+    last_close = None
+    for last_close in _ENTRY_CLOSE.finditer(content, cut_at):  # noqa: B007 - the last one is wanted
+        pass
+    tail = content[last_close.end() :] if last_close else b""
+    return content[:cut_at] + tail, total - limit
+
+
+def _parse_xml_feed(content, *, url, content_type, max_entries):
+    content, headers, decoded, cut = _prepare(content, content_type, max_entries)
     if cap.looks_like_cap(content):
         try:
-            parsed = cap.parse_cap(content, url=url, charset=_charset(headers["content-type"]))
+            parsed = cap.parse_cap(content, url=url, charset=decoded.charset or "")
         except cap.NotWellFormed as error:
-            note = note or error.reason  # read as plain Atom below: its entries, without CAP fields
+            cap_problem = error.reason  # read as plain Atom below: its entries, without CAP fields
         else:
-            parsed.problem = parsed.problem or note
+            parsed.note(decoded.note)
+            parsed.limit_entries(max_entries, cut)
             return parsed
+    else:
+        cap_problem = ""
     result = feedparser.parse(io.BytesIO(content), response_headers=headers, **FEEDPARSER_OPTIONS)
     version = result.get("version") or ""
     entries = result.get("entries") or []
@@ -163,15 +172,23 @@ def _parse_xml_feed(content, *, url, content_type):
         link=base,
         language=language,
         format=FORMATS.get(version, version or "unknown"),
-        problem=note,
     )
+    parsed.note(decoded.note)
+    parsed.note(cap_problem)
+    for note in _mending_notes(decoded, entries):
+        parsed.note(note)
     if result.get("bozo"):
         problem = _describe(result.get("bozo_exception"))
-        parsed.problem = parsed.problem or problem
+        if not parsed.problem:
+            parsed.note(problem)
         entries = _drop_unfinished(entries, content, parsed)
         if not entries and not parsed.skipped and not _FEED_CLOSE.search(content):
             # Cut off before its first entry: a broken feed, not an empty one.
             raise FeedError(f"not a feed: the document ends before the feed does ({problem})")
+    if max_entries is not None and len(entries) > max_entries:  # entries the byte scan did not see
+        cut += len(entries) - max_entries
+        entries = entries[:max_entries]
+    parsed.limit_entries(max_entries, cut)
     for raw in entries:
         entry_or_reason = _xml_entry(raw, base=base, feed_language=language, atom=version.startswith("atom"))
         if isinstance(entry_or_reason, Entry):
@@ -181,38 +198,23 @@ def _parse_xml_feed(content, *, url, content_type):
     return parsed
 
 
-def _normalise_encoding(content, charset):
-    """Make the bytes ASCII-compatible, and trust valid UTF-8 over a single-byte label it contradicts.
-
-    Returns (content, the charset feedparser should use or "", a note on what was wrong or "").
-    """
-    for marker, encoding in _WIDE_ENCODINGS:
-        if content.startswith(marker):
-            text = content.decode(encoding, errors="replace").lstrip("\ufeff")
-            text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
-            return ('<?xml version="1.0" encoding="utf-8"?>' + text).encode(), "utf-8", ""
-    declared = charset or _xml_encoding(content)
-    if declared.lower() in _SINGLE_BYTE_LABELS and not content.isascii():
-        try:
-            content.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-        else:
-            return content, "utf-8", f"the document says it is {declared} but it is UTF-8"
-    return content, charset, ""
-
-
-def _charset(content_type):
-    for part in content_type.split(";")[1:]:
-        name, _, value = part.partition("=")
-        if name.strip().lower() == "charset":
-            return value.strip().strip("\"'")
-    return ""
-
-
-def _xml_encoding(content):
-    match = _XML_ENCODING.match(content[:500])
-    return match.group(1).decode("ascii") if match else ""
+def _mending_notes(decoded, entries):
+    """What ``decode_document`` mended, naming the entries (their id or link) so an editor can look."""
+    notes = []
+    label = "UTF-8" if decoded.encoding == "utf-8" else decoded.encoding
+    for indexes, what in (
+        (decoded.replaced, "replaced with \ufffd"),
+        (decoded.reread, "read as windows-1252"),
+    ):
+        indexes = [index for index in indexes if index < len(entries)]  # not those past the limit
+        if indexes:
+            names = [_raw_guid(entries[index]) for index in indexes[:SHOWN_ENTRIES]]
+            more = f" and {len(indexes) - SHOWN_ENTRIES} more" if len(indexes) > SHOWN_ENTRIES else ""
+            count = f"{len(indexes)} entr{'y' if len(indexes) == 1 else 'ies'}"
+            notes.append(f"{count} had bytes that are not {label}, {what}: {', '.join(names)}{more}")
+    if decoded.outside:
+        notes.append(f"the feed's own title or description had bytes that are not {label}, replaced")
+    return notes
 
 
 def _remove_declarations(content):

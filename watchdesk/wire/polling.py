@@ -211,10 +211,12 @@ def _record_response(source, fetched, now):
     # What the parser had to forgive (a wrong encoding, a truncated tail) stays visible in the log.
     _log(source, now, "ok", " ".join([moved.strip(), *result.problems]).strip(), fetched, result)
     # Only a feed we could read earns its validators: after a bad answer the next poll fetches in full.
+    # What it had to forgive stays beside the source's status until a fetch with nothing to forgive.
     _healthy(
         source,
         now,
         status="ok",
+        problem=" ".join(result.problems),
         etag=fetched.headers.get("etag", "")[:255],
         last_modified=fetched.headers.get("last-modified", "")[:64],
     )
@@ -234,12 +236,13 @@ def _moved(configured, final):
         return configured != final
 
 
-def _healthy(source, now, *, status, **fields):
-    """Record a good answer (ingest_feed itself keeps the feed's format and website)."""
+def _healthy(source, now, *, status, problem="", **fields):
+    """Record a good answer (ingest_feed itself keeps the feed's format and website); ``problem`` is what
+    was wrong with a feed we could still read, kept as the source's last error without counting as one."""
     Source.objects.filter(pk=source.pk).update(
         last_fetched_at=now,
         last_status=status,
-        last_error="",
+        last_error=problem,
         consecutive_errors=0,
         next_poll_at=now + timedelta(minutes=source.poll_minutes),
         items_per_day=items_per_day(source, now),

@@ -4,6 +4,7 @@
 - /admin/inbox/<id>/              one story: items, topics with matched phrases, places, score parts
 - /admin/inbox/add-url/           queue an article page to be fetched and added to the inbox
 - /admin/sources/                 the feeds we watch and their health (``admin_views``)
+- /admin/sources/import/          OPML import, then a report per feed; /admin/sources/export/ the OPML
 - /admin/account/ (Notifications) an editor's "On duty" switch for editor alerts (``alerts``)
 
 "Inbox" sits high in the menu with the number of new stories; "Sources" right below it. The topic
@@ -85,6 +86,7 @@ class SourceViewSet(ModelViewSet):
     copy_view_enabled = False
     inspect_view_enabled = True
     inspect_view_class = admin_views.SourceInspectView
+    index_view_class = admin_views.SourceIndexView
     list_display = admin_views.list_columns()
     list_per_page = 50
     filterset_class = admin_views.SourceFilterSet
@@ -100,6 +102,8 @@ class SourceViewSet(ModelViewSet):
         "trust",
         "poll_minutes",
         "enabled",
+        "group",
+        "max_entries",
         "feed_format",
         "last_fetched_at",
         "last_status",
@@ -118,6 +122,9 @@ class SourceViewSet(ModelViewSet):
         return [
             *super().get_urlpatterns(),
             path("poll/<int:pk>/", admin_views.PollNowView.as_view(), name="poll"),
+            path("import/", admin_views.SourceImportView.as_view(), name="import_opml"),
+            path("import/<int:pk>/", admin_views.SourceImportReportView.as_view(), name="import_report"),
+            path("export/", admin_views.SourceExportView.as_view(), name="export_opml"),
         ]
 
 

@@ -115,7 +115,9 @@ def test_json_output_has_totals_errors_and_one_entry_per_input(files):
 
     result = json.loads(out)
     assert (result["created"], result["updated"], result["skipped"]) == (2, 0, 1)
-    assert result["errors"] == [{"path": str(files / "missing.xml"), "error": "no such file or directory"}]
+    assert result["errors"] == [
+        {"path": str(files / "missing.xml"), "error": "no such file or directory", "fatal": True}
+    ]
     harbor, missing = result["files"]
     assert harbor["path"] == str(files / "harbor.xml")
     assert (harbor["created"], harbor["skipped"], harbor["error"], harbor["format"]) == (2, 1, None, "rss20")
@@ -147,7 +149,9 @@ def test_article_pages_become_items(web_server):
 
     result = json.loads(out)
     assert result["created"] == 1
-    assert result["errors"] == [{"path": web_server.url("/login"), "error": "no article text found"}]
+    assert result["errors"] == [
+        {"path": web_server.url("/login"), "error": "no article text found", "fatal": True}
+    ]
     item = Item.objects.get()
     assert (item.origin, item.outlet) == ("article", "The Harbor Gazette")
     assert result["files"][0]["item"] == item.pk

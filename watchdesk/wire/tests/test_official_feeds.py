@@ -169,8 +169,14 @@ def test_a_huge_feature_collection_is_read_up_to_the_limit(monkeypatch):
     ]
     parsed = parse_feed(json.dumps({"type": "FeatureCollection", "features": features}).encode())
     assert [entry.guid for entry in parsed.entries] == ["q0", "q1", "q2"]
-    assert parsed.skipped == [("", "7 features past the first 3 were not read")]
-    assert parsed.problem == "7 features past the first 3 were not read"
+    assert parsed.skipped == []
+    assert parsed.not_read == 7
+    assert parsed.problem == "10 entries in the feed: 7 past the first 3 were not read"
+    # The per-fetch limit (WIRE_MAX_ENTRIES, or the source's own) applies when it is lower.
+    parsed = parse_feed(
+        json.dumps({"type": "FeatureCollection", "features": features}).encode(), max_entries=2
+    )
+    assert [entry.guid for entry in parsed.entries] == ["q0", "q1"] and parsed.not_read == 8
 
     with pytest.raises(FeedError, match="features is not a list"):
         parse_feed(b'{"type": "FeatureCollection", "features": {}}')

@@ -108,15 +108,43 @@ def test_list_shows_health_in_a_table_and_as_json(source):
     assert rows[0]["items_per_day"] == 3.5
 
 
-def test_import_prints_what_it_did_and_why_it_skipped():
-    out = sources("import", str(OPML / "subscriptions.opml"))
+def test_import_prints_what_became_of_every_feed():
+    out = sources("import", str(OPML / "subscriptions.opml"), "--no-fetch")
 
-    assert out.splitlines()[0] == f"Imported {OPML / 'subscriptions.opml'}: created 4, updated 0, skipped 4"
-    assert "  skipped gopher://old.example/1/news: not a valid http(s) URL" in out
+    lines = out.splitlines()
+    counts = "created 4, present 0, refused 1, invalid 3, could not fetch 0"
+    assert lines[0] == f"Imported {OPML / 'subscriptions.opml'}: {counts}"
+    assert "  created https://valleycourier.example/feed.xml" in lines
+    assert "  invalid gopher://old.example/1/news: not a valid http(s) URL" in lines
+    assert any(line.startswith("  refused http://10.0.0.1/feed.xml: refused") for line in lines)
     assert Source.objects.count() == 4
 
-    summary = json.loads(sources("import", str(OPML / "subscriptions.opml"), "--json"))
-    assert (summary["created"], summary["updated"]) == (0, 0)
+    report = json.loads(sources("import", str(OPML / "subscriptions.opml"), "--json", "--no-fetch"))
+    assert (report["created"], report["present"]) == (0, 4)
+
+
+def test_import_fetches_the_new_feeds_and_says_which_it_could_not_fetch(web_server, tmp_path):
+    rss = b"""<rss version="2.0"><channel><title>Good</title><item><guid>g-1</guid><title>Levee holds</title>
+      <link>https://good.example.org/levee</link></item></channel></rss>"""
+    web_server.routes["/good.xml"] = Reply(200, {"Content-Type": "application/rss+xml"}, rss)
+    web_server.routes["/gone.xml"] = Reply(404, {"Content-Type": "text/plain"}, b"no")
+    opml = f"""<?xml version="1.0"?><opml version="2.0"><head/><body><outline text="Wire">
+      <outline type="rss" text="Good" xmlUrl="{web_server.url("/good.xml")}"/>
+      <outline type="rss" text="Gone" xmlUrl="{web_server.url("/gone.xml")}"/>
+    </outline></body></opml>"""
+    (tmp_path / "wire.opml").write_text(opml)
+
+    report = json.loads(sources("import", str(tmp_path / "wire.opml"), "--json"))
+
+    good, gone = report["feeds"]
+    assert (good["outcome"], good["fetch"], good["group"]) == ("created", "fetched", "Wire")
+    assert (gone["outcome"], gone["fetch"], gone["fetch_detail"]) == (
+        "created",
+        "could not fetch",
+        "http 404",
+    )
+    assert report["could_not_fetch"] == 1
+    assert Item.objects.filter(source__name="Good").count() == 1
 
 
 def test_import_of_a_broken_file_is_refused_whole():
@@ -138,7 +166,7 @@ def test_export_writes_opml_to_stdout_or_a_file(source, tmp_path):
     target = tmp_path / "sources.opml"
     assert sources("export", "-o", str(target)) == f"Wrote 1 sources to {target}\n"
     Source.objects.all().delete()
-    sources("import", str(target))
+    sources("import", str(target), "--no-fetch")
     assert Source.objects.get().name == "A & B News"
 
 

@@ -18,7 +18,7 @@ from watchdesk.core.fetcher import FetchError, fetch
 from watchdesk.wire import relevance
 from watchdesk.wire.articles import store_article
 from watchdesk.wire.entries import FeedError
-from watchdesk.wire.ingest import IngestSummary, store_entries
+from watchdesk.wire.ingest import IngestSummary, entry_limit, store_entries
 from watchdesk.wire.management.commands.sources import find_source
 from watchdesk.wire.models import Item
 from watchdesk.wire.parsing import parse_feed
@@ -62,7 +62,14 @@ class Command(BaseCommand):
             total += report.pop("summary")
         if total.created or total.updated:
             relevance.flag_breaking()  # once for the whole run: it reads a week of counts
-        errors = [{"path": report["path"], "error": report["error"]} for report in reports if report["error"]]
+        # A failed input is a fatal error; what a feed we could read had wrong (bytes that were not in its
+        # encoding, entries past the limit) is an error too, not fatal: never silent.
+        failed = [report for report in reports if report["error"]]
+        errors = [{"path": report["path"], "error": report["error"], "fatal": True} for report in failed]
+        for report in reports:
+            errors += [
+                {"path": report["path"], "error": problem, "fatal": False} for problem in report["problems"]
+            ]
         if json:
             result = {
                 "created": total.created,
@@ -76,11 +83,12 @@ class Command(BaseCommand):
         else:
             self.stdout.write(
                 f"created {total.created}, updated {total.updated}, unchanged {total.unchanged}, "
-                f"skipped {total.skipped}, errors {len(errors)}"
+                f"skipped {total.skipped}, errors {len(failed)}"
             )
             for error in errors:
-                self.stdout.write(f"  {error['path']}: {error['error']}")
-        if errors and len(errors) == len(reports):
+                read_anyway = "" if error["fatal"] else "read, but "
+                self.stdout.write(f"  {error['path']}: {read_anyway}{error['error']}")
+        if failed and len(failed) == len(reports):
             raise CommandError("Every input failed; nothing was ingested.")
 
     def ingest_feed(self, name, owner):
@@ -97,13 +105,19 @@ class Command(BaseCommand):
                 )
             else:
                 content, content_type, base = _read(name), "", ""
-            parsed = parse_feed(content, url=base or (owner.url if owner else ""), content_type=content_type)
+            parsed = parse_feed(
+                content,
+                url=base or (owner.url if owner else ""),
+                content_type=content_type,
+                max_entries=entry_limit(owner),
+            )
             summary, _ = store_entries(
                 parsed.entries,
                 source=owner,
                 outlet="" if owner else parsed.title,
                 origin=Item.Origin.FEED if is_url(name) else Item.Origin.FILE,
                 skipped=parsed.skipped,
+                not_read=parsed.not_read_pair(),
             )
         except (FetchError, FeedError, OSError) as error:
             return {**report, "error": _reason(error), "summary": IngestSummary(errors=1)}
@@ -112,6 +126,7 @@ class Command(BaseCommand):
             **_counts(summary),
             "format": parsed.format,
             "title": parsed.title,
+            "problems": parsed.problems,
             "summary": summary,
         }
 
@@ -150,6 +165,7 @@ def _report(name, kind="feed"):
         "unchanged": 0,
         "skipped": 0,
         "error": None,
+        "problems": [],
     }
 
 

@@ -16,7 +16,7 @@ from rich.text import Text
 from watchdesk.core.fetcher import FetchRefused, check_url
 from watchdesk.taxonomy.models import Region
 from watchdesk.wire.models import Source, host_of
-from watchdesk.wire.opml import OPMLError, export_opml, import_opml
+from watchdesk.wire.opml import OPMLError, export_opml, fetch_outcome, import_opml
 from watchdesk.wire.polling import poll_due, poll_source
 
 MIN_POLL_MINUTES = 5
@@ -63,9 +63,14 @@ class Command(BaseCommand):
         listing = actions.add_parser("list", help="List sources and their health.")
         listing.add_argument("--json", action="store_true", help="Print JSON instead of a table.")
 
-        importing = actions.add_parser("import", help="Create or update sources from an OPML file.")
+        importing = actions.add_parser(
+            "import", help="Add the feeds of an OPML file (folders become groups), then fetch the new ones."
+        )
         importing.add_argument("file", help="The OPML file.")
-        importing.add_argument("--json", action="store_true", help="Print the summary as JSON.")
+        importing.add_argument("--json", action="store_true", help="Print the report as JSON.")
+        importing.add_argument(
+            "--no-fetch", action="store_true", help="Leave the new sources' first fetch to the worker."
+        )
 
         exporting = actions.add_parser("export", help="Write all sources as OPML 2.0.")
         exporting.add_argument("-o", "--output", default="", help="File to write (default: standard output).")
@@ -138,7 +143,7 @@ class Command(BaseCommand):
         self.stdout.write(render(table), ending="")
 
     # import / export ------------------------------------------------------------------------------------
-    def handle_import(self, *, file, json: bool, **options):
+    def handle_import(self, *, file, json: bool, no_fetch, **options):
         path = Path(file)
         try:
             content = path.read_bytes()
@@ -148,12 +153,18 @@ class Command(BaseCommand):
             summary = import_opml(content)
         except OPMLError as error:
             raise CommandError(f"{file} is not usable OPML, nothing was imported: {error}") from None
+        fetched = {} if no_fetch else check_feeds(summary)
+        report = summary.as_dict()
+        for feed in report["feeds"]:
+            if feed["source_id"] in fetched:
+                feed["fetch"], feed["fetch_detail"] = fetched[feed["source_id"]]
+        report["could_not_fetch"] = sum(1 for outcome, _ in fetched.values() if outcome == "could not fetch")
         if json:
-            self.stdout.write(_json(summary.as_dict()))
+            self.stdout.write(_json(report))
             return
-        self.stdout.write(f"Imported {file}: {summary}")
-        for url, reason in summary.skipped:
-            self.stdout.write(f"  skipped {url}: {reason}")
+        self.stdout.write(f"Imported {file}: {summary}, could not fetch {report['could_not_fetch']}")
+        for feed in report["feeds"]:
+            self.stdout.write("  " + import_line(feed))
 
     def handle_export(self, *, output, **options):
         document = export_opml()
@@ -190,6 +201,30 @@ class Command(BaseCommand):
             self.stdout.write(str(poll_due()))
 
 
+def check_feeds(summary):
+    """Poll each source the import created, now, in the foreground. Returns {source id: fetch outcome}."""
+    outcomes = {}
+    for report in summary.feeds:
+        if report.outcome == "created":
+            source = Source.objects.get(pk=report.source_id)
+            poll_source(source)
+            source.refresh_from_db()
+            outcomes[source.pk] = fetch_outcome(source)
+    return outcomes
+
+
+def import_line(feed):
+    """One feed of an import report: "created https://...: could not fetch: http 404"."""
+    line = f"{feed['outcome']} {feed['url'] or feed['name'] or '(no URL)'}"
+    if feed["reason"]:
+        line += f": {feed['reason']}"
+    if feed.get("fetch") == "could not fetch":
+        line += f": could not fetch: {feed['fetch_detail']}"
+    elif feed.get("fetch") == "fetched":
+        line += ": fetched" + (f" ({feed['fetch_detail']})" if feed["fetch_detail"] else "")
+    return line
+
+
 def table_row(source):
     last_fetch = source.last_fetched_at.strftime("%Y-%m-%d %H:%M") if source.last_fetched_at else "never"
     return (
@@ -215,6 +250,8 @@ def source_as_dict(source):
         "trust": source.trust,
         "poll_minutes": source.poll_minutes,
         "enabled": source.enabled,
+        "group": source.group,
+        "max_entries": source.max_entries,
         "last_fetched_at": source.last_fetched_at.isoformat() if source.last_fetched_at else None,
         "last_status": source.last_status,
         "last_error": source.last_error,
