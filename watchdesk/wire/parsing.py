@@ -39,6 +39,7 @@ from watchdesk.wire.entries import (
     FeedError,
     ParsedFeed,
     language_tag,
+    link_as_given,
     make_entry,
     plain_text,
 )
@@ -157,6 +158,7 @@ def _parse_xml_feed(content, *, url, content_type):
         format=FORMATS.get(version, version or "unknown"),
         problem=note,
     )
+    _websub_links(parsed, feed.get("links") or [], url)
     if result.get("bozo"):
         problem = _describe(result.get("bozo_exception"))
         parsed.problem = parsed.problem or problem
@@ -171,6 +173,18 @@ def _parse_xml_feed(content, *, url, content_type):
         else:
             parsed.skipped.append(entry_or_reason)
     return parsed
+
+
+def _websub_links(parsed, links, url):
+    """The hubs and self link of an Atom feed, or of an RSS feed through ``<atom:link>``."""
+    for link in links:
+        href = link_as_given(link.get("href"), url) if isinstance(link, dict) else ""
+        if not href:
+            continue
+        if link.get("rel") == "hub" and href not in parsed.hubs:
+            parsed.hubs.append(href)
+        elif link.get("rel") == "self" and not parsed.self_url:
+            parsed.self_url = href
 
 
 def _normalise_encoding(content, charset):

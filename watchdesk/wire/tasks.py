@@ -8,9 +8,10 @@ from django.utils import timezone
 from django_tasks import task
 
 from watchdesk.core.fetcher import FetchError
-from watchdesk.wire import clustering, polling, relevance
+from watchdesk.wire import clustering, polling, relevance, websub
 from watchdesk.wire.articles import store_article
 from watchdesk.wire.models import Cluster, FetchLog, Item, SkippedEntry, Source
+from watchdesk.wire.push_tasks import ingest_push
 
 PRUNE_CHUNK = 500
 
@@ -89,3 +90,13 @@ def prune_wire(now=None):
     # LSH buckets only matter inside the 7-day clustering window, however long items are kept.
     removed["bands"] = clustering.forget_old_bands(now=now)
     return removed
+
+
+@task()
+def websub_upkeep():
+    """Periodic: renew WebSub leases, retry failed hubs, end subscriptions of removed or paused sources,
+    and queue again pushed documents a dead worker left behind."""
+    done, requeue = websub.upkeep()
+    for document_id in requeue:
+        ingest_push.enqueue(document_id)
+    return {**done, "requeued": len(requeue)}
