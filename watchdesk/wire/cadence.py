@@ -15,7 +15,7 @@ DAY = timedelta(days=1)
 # Poll twice per expected item: on average an item then waits a quarter of its gap, not half.
 POLLS_PER_ITEM = 2
 
-_MAX_AGE = re.compile(r"(?:^|[,\s])(?:s-)?max-age\s*=\s*\"?(\d{1,10})\"?", re.IGNORECASE)
+_MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d{1,10})\"?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def _with_floor(plan, floor):
 
 
 def max_age(cache_control):
-    """Seconds from a Cache-Control header's ``max-age`` (or ``s-maxage``), or None."""
+    """Seconds from a Cache-Control header's ``max-age``, or None (``s-maxage`` is for shared caches)."""
     match = _MAX_AGE.search(cache_control or "")
     return int(match.group(1)) if match else None
 
