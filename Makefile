@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml package.json | cksum | cut -d' ' -f1)
 
-.PHONY: install run test test-quick lint format bench bench-mail bench-wire bench-timing clean
+.PHONY: install run test test-quick lint format bench bench-mail bench-wire bench-timing bench-websub clean
 
 install: $(STAMP) node_modules/axe-core/axe.min.js
 
@@ -40,6 +40,9 @@ bench-wire: $(STAMP)
 
 bench-timing: $(STAMP)
 	$(BIN)/python bench/timing.py
+
+bench-websub: $(STAMP)
+	$(BIN)/python bench/websub.py
 
 $(STAMP): pyproject.toml package.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
