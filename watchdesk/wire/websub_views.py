@@ -7,8 +7,8 @@
   ``X-Hub-Signature`` is ignored and counted but still answered 202, as the spec asks, so a forger learns
   nothing; a signed document is stored and queued for the worker, which ingests it like a poll. The
   request never parses it. A subscription that ended answers 410 Gone, which tells the hub to stop.
-- An unknown token is 404; more than WEBSUB_CALLBACK_RATE requests a minute to one callback, or from
-  one address, are 429.
+- An unknown token is 404; more than WEBSUB_CALLBACK_RATE requests a minute to one callback, or with
+  unknown tokens from one address, are 429.
 """
 
 from django.conf import settings
@@ -36,13 +36,14 @@ def _plain(status, text=""):
 @require_http_methods(["GET", "POST"])
 def callback(request, token):
     limit = settings.WEBSUB_CALLBACK_RATE
-    if not ratelimit.hit(f"websub-ip:{client_ip(request)}", limit=limit, window=RATE_WINDOW):
-        return _plain(429, "too many requests")
     subscription = WebSubSubscription.objects.select_related("source").filter(token=token).first()
+    # Unknown tokens are limited by address (someone guessing); known ones per callback, since one big
+    # hub may push for hundreds of our sources from one address.
+    key = f"websub:{subscription.pk}" if subscription else f"websub-guess:{client_ip(request)}"
+    if not ratelimit.hit(key, limit=limit, window=RATE_WINDOW):
+        return _plain(429, "too many requests")
     if subscription is None:
         return HttpResponseNotFound()
-    if not ratelimit.hit(f"websub:{subscription.pk}", limit=limit, window=RATE_WINDOW):
-        return _plain(429, "too many requests")
     if request.method == "GET":
         return _verification(request, subscription)
     return _distribution(request, subscription)

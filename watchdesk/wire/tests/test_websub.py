@@ -18,7 +18,7 @@ from watchdesk.testing.websubhub import LocalHub
 from watchdesk.wire import websub
 from watchdesk.wire.models import FetchLog, Item, PushedDocument, Source, WebSubSubscription
 from watchdesk.wire.polling import poll_source
-from watchdesk.wire.tasks import websub_upkeep
+from watchdesk.wire.tasks import prune_wire, websub_upkeep
 
 SITE = "https://desk.example.org"
 ATOM = "application/atom+xml; charset=utf-8"
@@ -311,8 +311,10 @@ def test_the_callback_is_rate_limited(outlet, hub, settings, client):
     path = f"/websub/{subscription.token}/"
 
     statuses = [client.post(path, b"<feed/>", content_type=ATOM).status_code for _ in range(3)]
+    guesses = [client.get(f"/websub/guess-{n}/").status_code for n in range(4)]
 
     assert statuses == [202, 202, 429]
+    assert guesses == [404, 404, 404, 429]  # guessing tokens is limited by address
 
 
 def test_a_document_that_is_not_a_feed_is_logged_and_dropped(outlet, hub, django_capture_on_commit_callbacks):
@@ -472,3 +474,14 @@ def test_the_sources_page_shows_the_push_state(outlet, hub, admin_client):
     page = admin_client.get(url).content.decode()
     assert f"Push via hub {hub.url}" in page
     assert "lease until" in page
+
+
+def test_ended_subscriptions_are_pruned_after_the_wires_keep_days(outlet, hub, settings):
+    subscription = subscribed(outlet, hub)
+    long_ago = timezone.now() - timedelta(days=settings.WIRE_KEEP_DAYS + 1)
+    WebSubSubscription.objects.filter(pk=subscription.pk).update(requested_at=long_ago)
+    assert prune_wire()["websub"] == 0  # still current
+
+    WebSubSubscription.objects.filter(pk=subscription.pk).update(state=State.ENDED)
+    assert prune_wire()["websub"] == 1
+    assert not WebSubSubscription.objects.exists()
