@@ -4,9 +4,11 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from django.urls import reverse
 
 from watchdesk.testing.webserver import Reply
 from watchdesk.wire.cadence import max_age, next_interval, server_floor
+from watchdesk.wire.models import Source
 from watchdesk.wire.polling import poll_source
 
 NOW = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
@@ -131,3 +133,19 @@ def test_a_busy_feed_is_polled_sooner_and_a_cache_lifetime_is_honoured(web_serve
     assert busy.poll_note == "publishing: 5 items in the last hour, 5 in the last day"
     assert cached.next_poll_at == now + 20 * MIN
     assert "the server asked us to wait 20 min" in cached.poll_note
+
+
+@pytest.mark.django_db
+def test_the_source_form_keeps_the_bounds_in_order(client, home, editor):
+    client.force_login(editor)
+    form = {"name": "Courier", "url": "https://courier.example/feed.xml", "trust": "50", "enabled": "on"}
+    form["poll_minutes"] = "15"
+    refused = client.post(reverse("sources:add"), {**form, "poll_min_minutes": "30", "poll_max_minutes": "9"})
+    assert "The longest wait cannot be shorter than the shortest." in refused.content.decode()
+    zero = client.post(reverse("sources:add"), {**form, "poll_min_minutes": "0"})
+    assert "The shortest wait is at least 1 minute" in zero.content.decode()
+    assert not Source.objects.exists()
+
+    client.post(reverse("sources:add"), {**form, "poll_min_minutes": "2", "poll_max_minutes": "240"})
+    saved = Source.objects.get()
+    assert saved.poll_bounds() == (2 * MIN, 240 * MIN)
