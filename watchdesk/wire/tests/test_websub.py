@@ -485,3 +485,20 @@ def test_ended_subscriptions_are_pruned_after_the_wires_keep_days(outlet, hub, s
     WebSubSubscription.objects.filter(pk=subscription.pk).update(state=State.ENDED)
     assert prune_wire()["websub"] == 1
     assert not WebSubSubscription.objects.exists()
+
+
+def test_a_push_a_dead_worker_left_is_queued_again_then_given_up(outlet, hub, caplog):
+    subscription = subscribed(outlet, hub)
+    long_ago = timezone.now() - timedelta(minutes=5)
+    left = websub.store_push(subscription, atom(LEVEE), ATOM, now=long_ago)
+    hopeless = websub.store_push(subscription, atom(LEVEE), ATOM, now=long_ago)
+    PushedDocument.objects.filter(pk=hopeless.pk).update(attempts=3)
+    fresh = websub.store_push(subscription, atom(TANK), ATOM)
+
+    result = websub_upkeep.call()
+
+    assert result["requeued"] == 1
+    assert Item.objects.filter(guid="urn:bayou:levee", source=outlet).exists()
+    assert list(PushedDocument.objects.all()) == [fresh]  # the worker's own task will take it
+    assert not PushedDocument.objects.filter(pk__in=[left.pk, hopeless.pk]).exists()
+    assert "failed 3 times and was dropped" in caplog.text
