@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml package.json | cksum | cut -d' ' -f1)
 
-.PHONY: install run test test-quick lint format bench bench-mail bench-wire bench-timing bench-alert eval clean
+.PHONY: install run test test-quick lint format bench bench-mail bench-wire bench-timing bench-alert eval bench-websub clean
 
 install: $(STAMP) node_modules/axe-core/axe.min.js
 
@@ -47,6 +47,9 @@ bench-alert: $(STAMP)
 # The wire against its labelled evaluation set (docs/wire.md, "Evaluation set"); EVAL_ARGS="--only wildfire".
 eval: $(STAMP)
 	$(BIN)/python -m watchdesk.wire.eval $(EVAL_ARGS)
+
+bench-websub: $(STAMP)
+	$(BIN)/python bench/websub.py
 
 $(STAMP): pyproject.toml package.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

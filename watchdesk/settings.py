@@ -376,6 +376,20 @@ WIRE_MAX_ENTRIES = env_int("WIRE_MAX_ENTRIES", 500, minimum=1)
 DEMO_FEEDS = env_bool("DEMO_FEEDS", False)
 # Items and clusters are kept this many days (clusters match copies within 7 days).
 WIRE_KEEP_DAYS = env_int("WIRE_KEEP_DAYS", 30, minimum=8)
+# Adaptive polling (docs/wire.md, "Polling"): the default bounds of a source's wait between polls, and the
+# rare safety-net poll of a source whose hub pushes its updates.
+WIRE_POLL_MIN_MINUTES = env_int("WIRE_POLL_MIN_MINUTES", 5, minimum=1)
+WIRE_POLL_MAX_MINUTES = env_int("WIRE_POLL_MAX_MINUTES", 60, minimum=1)
+if WIRE_POLL_MAX_MINUTES < WIRE_POLL_MIN_MINUTES:
+    raise ImproperlyConfigured("WIRE_POLL_MAX_MINUTES must be at least WIRE_POLL_MIN_MINUTES.")
+WIRE_PUSH_POLL_MINUTES = env_int("WIRE_PUSH_POLL_MINUTES", 180, minimum=1)
+# WebSub subscriber (docs/wire.md, "Push"): subscribe to the hubs sources announce; the hub calls back at
+# SITE_URL/websub/<token>/, so SITE_URL must be reachable from the hubs.
+WEBSUB_SUBSCRIBE = env_bool("WEBSUB_SUBSCRIBE", True)
+WEBSUB_LEASE_SECONDS = env_int("WEBSUB_LEASE_SECONDS", 7 * 24 * 3600, minimum=60)
+WEBSUB_PENDING_SECONDS = env_int("WEBSUB_PENDING_SECONDS", 3600, minimum=10)
+WEBSUB_MAX_BYTES = env_int("WEBSUB_MAX_BYTES", FETCH_MAX_BYTES, minimum=1024)
+WEBSUB_CALLBACK_RATE = env_int("WEBSUB_CALLBACK_RATE", 60, minimum=1)
 
 # name -> (task, seconds between runs); the worker's scheduler tick enqueues each on time.
 PERIODIC_JOBS = {
@@ -386,6 +400,7 @@ PERIODIC_JOBS = {
     "purge_subscriptions": ("watchdesk.subscriptions.tasks.purge", 3600),
     "refresh_wire_scores": ("watchdesk.wire.tasks.refresh_scores", 300),
     "prune_wire": ("watchdesk.wire.tasks.prune", 3600),
+    "websub_upkeep": ("watchdesk.wire.tasks.websub_upkeep", env_int("WEBSUB_UPKEEP_SECONDS", 60, minimum=5)),
 }
 
 LOGGING = {

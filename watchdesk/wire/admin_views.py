@@ -96,6 +96,7 @@ class SourceInspectView(generic.InspectView):
             if self.user_has_permission("change")
             else None,
             inbox_url=reverse("inbox:index") + f"?status=all&source={source.pk}",
+            websub=source.websub.current().first(),
         )
         return context
 

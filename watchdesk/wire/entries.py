@@ -9,6 +9,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urljoin, urlsplit
 
 from watchdesk.core.sanitize import clean_html, html_to_text, storable
 from watchdesk.posts.bylines import byline_from
@@ -62,6 +63,8 @@ class ParsedFeed:
     problems: list[str] = field(default_factory=list)  # what was wrong with a feed we could still read
     not_read: int = 0  # entries past the limit per fetch: neither parsed nor stored
     not_read_reason: str = ""
+    hubs: list[str] = field(default_factory=list)  # WebSub hubs the feed names (rel="hub")
+    self_url: str = ""  # the feed's own URL as it names it (rel="self"): the WebSub topic
 
     def not_read_pair(self):
         """(count, reason) of the entries past the limit, as ``ingest.store_entries`` takes them."""
@@ -160,6 +163,20 @@ def _shorten(text, limit):
     if " " in cut[limit // 2 :]:
         cut = cut.rsplit(" ", 1)[0]
     return cut.rstrip() + "…"
+
+
+def link_as_given(href, base=""):
+    """An http(s) link resolved against ``base`` but otherwise as written, or "". WebSub hubs and topics
+    are compared character for character, so they are not canonicalised like article links."""
+    href = storable(href if isinstance(href, str) else "").strip()
+    try:
+        absolute = urljoin(base, href) if base else href
+    except ValueError:
+        return ""
+    parts = urlsplit(absolute)
+    if parts.scheme not in ("http", "https") or not parts.hostname or len(absolute) > MAX_URL:
+        return ""
+    return absolute
 
 
 _LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{1,8})*")

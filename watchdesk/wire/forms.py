@@ -156,6 +156,19 @@ class SourceForm(WagtailAdminModelForm):
             raise ValidationError("Poll at most every 5 minutes: outlets block hurried clients.")
         return minutes
 
+    def clean_poll_min_minutes(self):
+        minutes = self.cleaned_data.get("poll_min_minutes")
+        if minutes is not None and minutes < 1:
+            raise ValidationError("The shortest wait is at least 1 minute (blank: the site's default).")
+        return minutes
+
+    def clean(self):
+        cleaned = super().clean()
+        shortest, longest = cleaned.get("poll_min_minutes"), cleaned.get("poll_max_minutes")
+        if shortest and longest is not None and longest < shortest:
+            self.add_error("poll_max_minutes", "The longest wait cannot be shorter than the shortest.")
+        return cleaned
+
     def clean_trust(self):
         trust = self.cleaned_data["trust"]
         if trust > 100:

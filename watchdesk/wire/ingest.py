@@ -51,6 +51,8 @@ class IngestSummary:
     errors: int = 0
     problems: list[str] = field(default_factory=list)  # what was wrong with feeds we could still read
     feed_format: str = field(default="", compare=False)  # set by ingest_feed, e.g. "rss20"; not summed
+    hubs: list[str] = field(default_factory=list, compare=False)  # the feed's WebSub hubs; not summed
+    self_url: str = field(default="", compare=False)  # the feed's rel="self" link; not summed
 
     def __add__(self, other):
         return IngestSummary(
@@ -64,7 +66,8 @@ class IngestSummary:
 
     def as_dict(self):
         counts = asdict(self)
-        del counts["feed_format"]
+        for name in ("feed_format", "hubs", "self_url"):
+            del counts[name]
         return counts
 
     def __str__(self):
@@ -96,6 +99,7 @@ def ingest_feed(source, content, *, content_type="", now=None, flag=True):
         relevance.flag_breaking(now=now)
     summary.problems += parsed.problems
     summary.feed_format = parsed.format
+    summary.hubs, summary.self_url = parsed.hubs, parsed.self_url
     _remember_feed(source, parsed)
     return summary
 

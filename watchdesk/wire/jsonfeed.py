@@ -19,6 +19,7 @@ from watchdesk.wire.entries import (
     FeedError,
     ParsedFeed,
     language_tag,
+    link_as_given,
     make_entry,
     plain_text,
 )
@@ -52,6 +53,7 @@ def parse_json_feed(content, *, url="", max_entries=None):
         language=language,
         format=VERSIONS.get(version.replace("http://", "https://"), "json"),
     )
+    _websub_links(parsed, document, url)
     feed_author = _author(document)
     if max_entries is not None and len(items) > max_entries:
         parsed.limit_entries(max_entries, len(items) - max_entries)
@@ -66,6 +68,17 @@ def parse_json_feed(content, *, url="", max_entries=None):
         else:
             parsed.skipped.append(entry_or_reason)
     return parsed
+
+
+def _websub_links(parsed, document, url):
+    """JSON Feed names its WebSub hubs in ``hubs`` and itself in ``feed_url``."""
+    hubs = document.get("hubs")
+    for hub in hubs if isinstance(hubs, list) else []:
+        if isinstance(hub, dict) and _string(hub.get("type")).lower() == "websub":
+            href = link_as_given(hub.get("url"), url)
+            if href and href not in parsed.hubs:
+                parsed.hubs.append(href)
+    parsed.self_url = link_as_given(document.get("feed_url"), url)
 
 
 def _entry(item, *, base, feed_language, feed_author):

@@ -6,6 +6,7 @@ files the item under topics (``ItemTopic``), places (``ItemPlace``) and a ``Clus
 the MinHash LSH buckets), and scores it. Editors work from the clusters in the inbox.
 """
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -15,6 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, HelpPanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
+
+# WebSub subscriptions live in a module of their own; importing them here registers them with the app.
+from watchdesk.wire.websub_models import PushedDocument, WebSubSubscription  # noqa: F401
 
 
 def host_of(url):
@@ -61,7 +65,22 @@ class Source(models.Model):
         help_text="0 to 100: how much a story from this outlet counts towards relevance.",
     )
     poll_minutes = models.PositiveIntegerField(
-        "poll every (minutes)", default=15, help_text="How often to fetch the feed; at least 5."
+        "poll every (minutes)",
+        default=15,
+        help_text="The usual wait between polls, at least 5: used until the feed has a history, and as "
+        "the base of the backoff after errors. Polling then adapts between the shortest and longest waits.",
+    )
+    poll_min_minutes = models.PositiveIntegerField(
+        "shortest wait (minutes)",
+        null=True,
+        blank=True,
+        help_text="While the outlet publishes, poll this often at most. Blank: WIRE_POLL_MIN_MINUTES.",
+    )
+    poll_max_minutes = models.PositiveIntegerField(
+        "longest wait (minutes)",
+        null=True,
+        blank=True,
+        help_text="While it is quiet, poll at least this often. Blank: WIRE_POLL_MAX_MINUTES.",
     )
     enabled = models.BooleanField(default=True)
     group = models.CharField(
@@ -93,6 +112,9 @@ class Source(models.Model):
     consecutive_errors = models.PositiveIntegerField(default=0, editable=False)
     items_per_day = models.FloatField(default=0, editable=False)
     feed_format = models.CharField(max_length=20, blank=True, editable=False)
+    poll_note = models.CharField(
+        max_length=200, blank=True, editable=False, help_text="Why the next poll is when it is."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = SourceQuerySet.as_manager()
@@ -103,7 +125,11 @@ class Source(models.Model):
         FieldPanel("site_url"),
         FieldPanel("home_region"),
         FieldPanel("group"),
-        FieldRowPanel([FieldPanel("trust"), FieldPanel("poll_minutes"), FieldPanel("max_entries")]),
+        FieldRowPanel([FieldPanel("trust"), FieldPanel("max_entries")]),
+        FieldRowPanel(
+            [FieldPanel("poll_minutes"), FieldPanel("poll_min_minutes"), FieldPanel("poll_max_minutes")],
+            heading="Polling",
+        ),
         FieldPanel("enabled"),
     ]
 
@@ -120,6 +146,12 @@ class Source(models.Model):
         # and two workers never race to insert it.
         if self.host:
             HostSlot.objects.get_or_create(host=self.host)
+
+    def poll_bounds(self):
+        """(shortest, longest) wait between polls, as timedeltas: the source's own or the settings'."""
+        shortest = self.poll_min_minutes or settings.WIRE_POLL_MIN_MINUTES
+        longest = self.poll_max_minutes or settings.WIRE_POLL_MAX_MINUTES
+        return timedelta(minutes=min(shortest, longest)), timedelta(minutes=longest)
 
 
 class HostSlot(models.Model):

@@ -39,6 +39,7 @@ from watchdesk.wire.entries import (
     FeedError,
     ParsedFeed,
     language_tag,
+    link_as_given,
     make_entry,
     plain_text,
 )
@@ -177,6 +178,7 @@ def _parse_xml_feed(content, *, url, content_type, max_entries):
     parsed.note(cap_problem)
     for note in _mending_notes(decoded, entries):
         parsed.note(note)
+    _websub_links(parsed, feed.get("links") or [], url)
     if result.get("bozo"):
         problem = _describe(result.get("bozo_exception"))
         if not parsed.problem:
@@ -215,6 +217,18 @@ def _mending_notes(decoded, entries):
     if decoded.outside:
         notes.append(f"the feed's own title or description had bytes that are not {label}, replaced")
     return notes
+
+
+def _websub_links(parsed, links, url):
+    """The hubs and self link of an Atom feed, or of an RSS feed through ``<atom:link>``."""
+    for link in links:
+        href = link_as_given(link.get("href"), url) if isinstance(link, dict) else ""
+        if not href:
+            continue
+        if link.get("rel") == "hub" and href not in parsed.hubs:
+            parsed.hubs.append(href)
+        elif link.get("rel") == "self" and not parsed.self_url:
+            parsed.self_url = href
 
 
 def _remove_declarations(content):

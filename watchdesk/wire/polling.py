@@ -17,20 +17,23 @@ from datetime import timedelta
 
 import httpx
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from watchdesk.core.fetcher import FetchError, FetchRefused, fetch
-from watchdesk.wire import relevance
+from watchdesk.wire import cadence, relevance, websub
 from watchdesk.wire.entries import FeedError
 from watchdesk.wire.ingest import ingest_feed
-from watchdesk.wire.models import FetchLog, HostSlot, Source
+from watchdesk.wire.models import FetchLog, HostSlot, PushedDocument, Source, WebSubSubscription
 
 logger = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=24)
 # Each failed poll waits a little more or less than the plain doubling, so retries spread out.
 JITTER = 0.1
+# Publication dates read to plan a source's next poll: more only confirm it is at its shortest wait.
+RECENT_LIMIT = 500
 
 
 @dataclass
@@ -194,7 +197,7 @@ def _record_response(source, fetched, now):
     moved = f"Moved to {fetched.url}. " if _moved(source.url, fetched.url) else ""
     if fetched.not_modified:
         _log(source, now, "not modified", moved, fetched)
-        _healthy(source, now, status="not modified")
+        _healthy(source, now, status="not modified", headers=fetched.headers)
         return PollSummary(polled=1, not_modified=1)
     if fetched.status == 410:
         Source.objects.filter(pk=source.pk).update(enabled=False)
@@ -210,6 +213,7 @@ def _record_response(source, fetched, now):
         return _failed(source, now, status="not a feed", detail=f"{moved}{error}", fetched=fetched)
     # What the parser had to forgive (a wrong encoding, a truncated tail) stays visible in the log.
     _log(source, now, "ok", " ".join([moved.strip(), *result.problems]).strip(), fetched, result)
+    pushed_by = _follow_hub(source, fetched, result, now)
     # Only a feed we could read earns its validators: after a bad answer the next poll fetches in full.
     # What it had to forgive stays beside the source's status until a fetch with nothing to forgive.
     _healthy(
@@ -217,6 +221,8 @@ def _record_response(source, fetched, now):
         now,
         status="ok",
         problem=" ".join(result.problems),
+        headers=fetched.headers,
+        pushed=pushed_by is not None and not result.created,
         etag=fetched.headers.get("etag", "")[:255],
         last_modified=fetched.headers.get("last-modified", "")[:64],
     )
@@ -236,18 +242,94 @@ def _moved(configured, final):
         return configured != final
 
 
-def _healthy(source, now, *, status, problem="", **fields):
-    """Record a good answer (ingest_feed itself keeps the feed's format and website); ``problem`` is what
-    was wrong with a feed we could still read, kept as the source's last error without counting as one."""
+def _follow_hub(source, fetched, result, now):
+    """Subscribe to (or leave) the hub the feed names. Returns the live subscription, if any; a safety-net
+    poll that finds items the hub did not push counts them, and the source is polled adaptively again
+    until the pushes carry its news."""
+    hub, topic = websub.discover(fetched.headers, result.hubs, result.self_url, source.url)
+    websub.noticed(source, hub, topic, now)
+    live = websub.live_subscription(source, now)
+    if live is not None and result.created:
+        WebSubSubscription.objects.filter(pk=live.pk).update(missed=F("missed") + result.created)
+        logger.info("Polling %s found %d items its hub had not pushed", source.url, result.created)
+    return live
+
+
+def _healthy(source, now, *, status, problem="", headers=None, pushed=None, **fields):
+    """Record a good answer and plan the next poll (ingest_feed itself keeps the feed's format and
+    website). ``problem`` is what was wrong with a feed we could still read, kept as the source's last
+    error without counting as one; ``pushed``: the source's hub pushes its news, so the next poll is only
+    a safety net."""
+    if pushed is None:
+        pushed = websub.live_subscription(source, now) is not None
+    plan = next_poll(source, now, headers=headers, pushed=pushed)
     Source.objects.filter(pk=source.pk).update(
         last_fetched_at=now,
         last_status=status,
         last_error=problem,
         consecutive_errors=0,
-        next_poll_at=now + timedelta(minutes=source.poll_minutes),
+        next_poll_at=now + plan.interval,
+        poll_note=plan.reason[:200],
         items_per_day=items_per_day(source, now),
         **fields,
     )
+
+
+def next_poll(source, now, *, headers=None, pushed=False):
+    """The ``cadence.Plan`` for a source just polled: from its last day of publications, within its
+    bounds, no sooner than the server asked, and rarely when its hub pushes."""
+    shortest, longest = source.poll_bounds()
+    return cadence.next_interval(
+        recent_publications(source, now),
+        now=now,
+        usual=timedelta(minutes=source.poll_minutes),
+        shortest=shortest,
+        longest=longest,
+        floor=cadence.server_floor(headers or {}, longest),
+        push_interval=timedelta(minutes=settings.WIRE_PUSH_POLL_MINUTES) if pushed else None,
+    )
+
+
+def recent_publications(source, now):
+    """Publication dates of the source's items of the last day (at most ``RECENT_LIMIT``, the newest),
+    or its newest item's alone when it published nothing that day; [] for a source with no items."""
+    items = source.items.order_by("-published_at")
+    last_day = items.filter(published_at__gte=now - cadence.DAY)
+    dates = list(last_day.values_list("published_at", flat=True)[:RECENT_LIMIT])
+    return dates or list(items.values_list("published_at", flat=True)[:1])
+
+
+# Pushed documents ---------------------------------------------------------------------------------------
+
+
+def ingest_pushed(document_id, now=None):
+    """Ingest a feed document a hub pushed, exactly as a polled one, log it with the source's fetches,
+    and delete it. A document of a source removed or paused meanwhile is dropped. Returns a summary."""
+    now = now or timezone.now()
+    document = PushedDocument.objects.select_related("subscription__source").filter(pk=document_id).first()
+    if document is None:
+        return "already ingested"
+    PushedDocument.objects.filter(pk=document.pk).update(attempts=F("attempts") + 1)
+    source = document.subscription.source
+    if source is None or not source.enabled:
+        document.delete()
+        return "source removed or paused"
+    body = bytes(document.body)
+    topic = document.subscription.topic[:2000]
+    log = FetchLog(source=source, url=topic, started_at=now, bytes_read=len(body))
+    try:
+        result = ingest_feed(source, body, content_type=document.content_type, now=now)
+    except FeedError as error:
+        log.status, log.detail = "push refused", f"not a feed: {error}"
+        summary = log.detail
+    else:
+        log.status, log.detail = "pushed", " ".join(result.problems)
+        log.created, log.updated, log.skipped = result.created, result.updated, result.skipped
+        summary = str(result)
+    with transaction.atomic():
+        log.save()
+        document.delete()
+    return summary
 
 
 def _failed(source, now, *, status, detail, fetched=None):

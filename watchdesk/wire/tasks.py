@@ -8,9 +8,10 @@ from django.utils import timezone
 from django_tasks import task
 
 from watchdesk.core.fetcher import FetchError
-from watchdesk.wire import clustering, polling, relevance
+from watchdesk.wire import clustering, polling, relevance, websub
 from watchdesk.wire.articles import store_article
-from watchdesk.wire.models import Cluster, FetchLog, Item, SkippedEntry, Source
+from watchdesk.wire.models import Cluster, FetchLog, Item, SkippedEntry, Source, WebSubSubscription
+from watchdesk.wire.push_tasks import ingest_push
 
 PRUNE_CHUNK = 500
 
@@ -78,7 +79,7 @@ def prune_wire(now=None):
     kept = Q(status=Cluster.Status.DRAFTED) | Q(post__isnull=False)
     kept_clusters = Cluster.objects.filter(kept).values("pk")
     old_items = Item.objects.filter(first_seen_at__lt=cutoff).exclude(cluster__in=kept_clusters)
-    removed = {"items": 0, "clusters": 0, "fetch_logs": 0, "skipped_entries": 0, "bands": 0}
+    removed = {"items": 0, "clusters": 0, "fetch_logs": 0, "skipped_entries": 0, "bands": 0, "websub": 0}
     # In chunks: deleting cascades to topics, places and bands, and a month of items can be large.
     while ids := list(old_items.values_list("pk", flat=True)[:PRUNE_CHUNK]):
         removed["items"] += Item.objects.filter(pk__in=ids).delete()[1].get("wire.Item", 0)
@@ -86,6 +87,19 @@ def prune_wire(now=None):
     removed["clusters"] = old_clusters.delete()[1].get("wire.Cluster", 0)
     removed["fetch_logs"] = FetchLog.objects.filter(started_at__lt=cutoff).delete()[0]
     removed["skipped_entries"] = SkippedEntry.objects.filter(seen_at__lt=cutoff).delete()[0]
+    # Ended WebSub subscriptions were kept to confirm the unsubscribe and answer 410; a month is plenty.
+    ended = WebSubSubscription.objects.filter(state=WebSubSubscription.State.ENDED, requested_at__lt=cutoff)
+    removed["websub"] = ended.delete()[1].get("wire.WebSubSubscription", 0)
     # LSH buckets only matter inside the 7-day clustering window, however long items are kept.
     removed["bands"] = clustering.forget_old_bands(now=now)
     return removed
+
+
+@task()
+def websub_upkeep():
+    """Periodic: renew WebSub leases, retry failed hubs, end subscriptions of removed or paused sources,
+    and queue again pushed documents a dead worker left behind."""
+    done, requeue = websub.upkeep()
+    for document_id in requeue:
+        ingest_push.enqueue(document_id)
+    return {**done, "requeued": len(requeue)}

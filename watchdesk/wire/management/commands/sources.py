@@ -249,6 +249,8 @@ def source_as_dict(source):
         "home_region": source.home_region.code if source.home_region_id else None,
         "trust": source.trust,
         "poll_minutes": source.poll_minutes,
+        "poll_min_minutes": source.poll_min_minutes,
+        "poll_max_minutes": source.poll_max_minutes,
         "enabled": source.enabled,
         "group": source.group,
         "max_entries": source.max_entries,
@@ -258,6 +260,7 @@ def source_as_dict(source):
         "consecutive_errors": source.consecutive_errors,
         "items_per_day": source.items_per_day,
         "next_poll_at": source.next_poll_at.isoformat() if source.next_poll_at else None,
+        "poll_note": source.poll_note,
         "feed_format": source.feed_format,
     }
 
