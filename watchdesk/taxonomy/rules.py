@@ -27,6 +27,7 @@ REQUIRED = "required"
 
 # Between the title and the text in the haystack: never part of a key, so no phrase spans the two.
 _TITLE_END = "|"
+_NO_PLACES = {}  # what hits() returns when no key with a context clause was found: never written to
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ class Cancelled:
     phrase: str
     kind: str  # PHRASE, NEGATIVE or REQUIRED
     reason: str
+    order: int = field(default=0, compare=False, repr=False)
 
     def __str__(self):
         return f"{self.phrase} ({self.reason})"
@@ -207,7 +209,7 @@ class TopicMatcher:
         of the keys whose position a context clause needs (word numbers count from the title's start).
         """
         if not self.uses:
-            return {}, {}
+            return {}, _NO_PLACES
         title_words = normalize(title)
         haystack = f" {title_words} {_TITLE_END} {normalize(text)} "
         title_end = len(title_words) + 2  # the index of _TITLE_END
@@ -221,6 +223,8 @@ class TopicMatcher:
                 found[value] = True
             else:
                 found.setdefault(value, False)
+        if not spots:
+            return found, _NO_PLACES
         places = defaultdict(list)
         spaces, counted_to = 0, 0
         for end, index in spots:  # in the order of their ends, so the spaces are counted once
@@ -271,34 +275,41 @@ class TopicMatcher:
         has_required = set()
         found, places = self.hits(title, text)
         for index, in_title in found.items():
+            factor = TITLE_FACTOR if in_title else 1.0
             for use in self.uses[index]:
                 if use.context:
                     counts, in_title_here, why_not = self._decide(use, index, found, places)
                     if not counts:
-                        cancelled[use.topic_id].append((use.order, Cancelled(use.phrase, use.kind, why_not)))
+                        cancelled[use.topic_id].append(Cancelled(use.phrase, use.kind, why_not, use.order))
                         continue
+                    factor_here = TITLE_FACTOR if in_title_here else 1.0
                 else:
-                    in_title_here = in_title
-                factor = TITLE_FACTOR if in_title_here else 1.0
+                    factor_here = factor
                 matched[use.topic_id].append(use)
                 if use.kind == PHRASE:
-                    scores[use.topic_id] += use.weight * factor
+                    scores[use.topic_id] += use.weight * factor_here
                 elif use.kind == NEGATIVE:
-                    scores[use.topic_id] -= use.weight * factor
+                    scores[use.topic_id] -= use.weight * factor_here
                 else:
                     has_required.add(use.topic_id)
 
+        if cancelled:
+            for topic_id in cancelled.keys() - matched.keys():  # only phrases that did not count
+                matched[topic_id] = []
         results = []
-        for topic_id in matched.keys() | cancelled.keys():
+        for topic_id, uses in matched.items():
             rule = self.rules[topic_id]
-            uses = sorted(matched.get(topic_id, ()), key=lambda use: use.order)
             score = round(scores[topic_id], 3)
-            phrases = list(dict.fromkeys(use.phrase for use in uses if use.kind != NEGATIVE))
-            negative = [use.phrase for use in uses if use.kind == NEGATIVE]
+            uses.sort(key=lambda use: use.order)
+            phrases = []
+            for use in uses:
+                if use.kind != NEGATIVE and use.phrase not in phrases:
+                    phrases.append(use.phrase)
             passed = score >= rule.threshold and (not rule.required or topic_id in has_required)
-            not_counted = sorted(cancelled.get(topic_id, ()), key=lambda pair: pair[0])
-            results.append(
-                TopicMatch(topic_id, score, phrases, passed, negative, [entry for _, entry in not_counted])
-            )
+            negative = [use.phrase for use in uses if use.kind == NEGATIVE]
+            result = TopicMatch(topic_id, score, phrases, passed, negative)
+            if topic_id in cancelled:
+                result.cancelled = sorted(cancelled[topic_id], key=lambda entry: entry.order)
+            results.append(result)
         results.sort(key=lambda result: (-result.score, str(result.topic_id)))
         return results
