@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml package.json | cksum | cut -d' ' -f1)
 
-.PHONY: install run test test-quick lint format bench bench-mail bench-wire bench-topics bench-timing clean
+.PHONY: install run test test-quick lint format bench bench-mail bench-wire bench-topics bench-timing eval clean
 
 install: $(STAMP) node_modules/axe-core/axe.min.js
 
@@ -43,6 +43,10 @@ bench-topics: $(STAMP)
 
 bench-timing: $(STAMP)
 	$(BIN)/python bench/timing.py
+
+# The wire against its labelled evaluation set (docs/wire.md, "Evaluation set"); EVAL_ARGS="--only wildfire".
+eval: $(STAMP)
+	$(BIN)/python -m watchdesk.wire.eval $(EVAL_ARGS)
 
 $(STAMP): pyproject.toml package.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
