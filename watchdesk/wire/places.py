@@ -448,7 +448,10 @@ class Geotagger:
                 continue  # an abbreviation or a demonym on its own
             elif name.single_word and self._person_or_word(mention):
                 continue
-            elif name.only is not None and not name.needs_context and not self._state_readings(mention):
+            elif len(readings := self._state_readings(mention)) == 1 and not name.needs_context:
+                mention.chosen = readings[0]  # "northern New York" is the state, settled
+                named.add(mention.chosen)
+            elif name.only is not None and not name.needs_context and not readings:
                 mention.chosen = name.only
                 named.add(mention.chosen)
             else:
@@ -504,8 +507,9 @@ class Geotagger:
         return score
 
     def _state_readings(self, mention):
-        """ "Oaxaca state", "Victoria state": only the readings that are a state, province or country."""
-        if place_context.next_token(mention.segment, mention.end).lower().rstrip(".,") != "state":
+        """ "Oaxaca state", "northern New York": only the readings that are a state, province or country."""
+        state_after = place_context.next_token(mention.segment, mention.end).lower().rstrip(".,") == "state"
+        if not state_after and self._previous_word(mention).lower() not in self._regional:
             return ()
         return tuple(c for c in mention.name.places if self._kinds[c] in ("state", "country"))
 
