@@ -184,6 +184,11 @@ class TopicMatcher:
                 uses_by_index[index].append(use)
 
         self.uses = [tuple(uses_by_index[index]) for index in range(len(key_index))]
+        self._conditional = frozenset(
+            index
+            for index, uses in enumerate(self.uses)
+            if any(c.clause.where != WITH for use in uses for c in use.context)
+        )
         self._words_in_key = [0] * len(key_index)
         self.automaton = ahocorasick.Automaton()
         for key, index in key_index.items():
@@ -223,8 +228,8 @@ class TopicMatcher:
                 found[value] = True
             else:
                 found.setdefault(value, False)
-        if not spots:
-            return found, _NO_PLACES
+        if not spots or self._conditional.isdisjoint(found):
+            return found, _NO_PLACES  # no phrase with a near/after/before clause was found
         places = defaultdict(list)
         spaces, counted_to = 0, 0
         for end, index in spots:  # in the order of their ends, so the spaces are counted once
