@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml package.json | cksum | cut -d' ' -f1)
 
-.PHONY: install run test test-quick lint format bench bench-mail bench-wire bench-timing bench-alert eval bench-websub clean
+.PHONY: install run test test-quick lint format bench bench-mail bench-wire bench-timing bench-alert eval bench-websub bench-topics clean
 
 install: $(STAMP) node_modules/axe-core/axe.min.js
 
@@ -37,6 +37,9 @@ bench-mail: $(STAMP)
 
 bench-wire: $(STAMP)
 	$(BIN)/python bench/wire.py
+
+bench-topics: $(STAMP)
+	$(BIN)/python bench/topics.py
 
 bench-timing: $(STAMP)
 	$(BIN)/python bench/timing.py

@@ -4,6 +4,12 @@ from django.db.models import Value
 from django.db.models.functions import Concat, Substr
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 
+CONTEXT_HELP = (
+    'A phrase can depend on the words around it, after a ";": "outbreak = 2; not after: tornado, storm" '
+    '(not right after them), "shelter in place; near 8: chemical, leak" (one of them within 8 words), '
+    '"before 3:", "with:" (anywhere in the item); "not" reverses, and several clauses must all hold.'
+)
+
 
 class Topic(models.Model):
     """A subject readers follow and editors file posts under: "Wildfire", "Hazmat", "Terrorism"."""
@@ -18,13 +24,13 @@ class Topic(models.Model):
         "phrases",
         blank=True,
         help_text='One phrase per line, optionally with a weight: "wildfire = 3", "red flag warning = 2". '
-        "Weight 1 when left out.",
+        "Weight 1 when left out. " + CONTEXT_HELP,
     )
     rule_negative = models.TextField(
         "negative phrases",
         blank=True,
         help_text="One per line; a match subtracts its weight (5 when left out): "
-        '"fire sale", "fired up = 2".',
+        '"fire sale", "fired up = 2", "storm; before: of" (context as for phrases).',
     )
     rule_required = models.TextField(
         "must also mention",

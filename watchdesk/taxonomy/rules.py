@@ -2,19 +2,20 @@
 
 Text and phrases are normalised the same way (``normalize``) and match as whole words; each phrase
 counts once per item and twice in the title; every topic's phrases are keys of one Aho-Corasick
-automaton, padded with spaces so a hit is a whole-word hit. The rule language and its reasons are in
-docs/wire.md ("Topics").
+automaton, padded with spaces so a hit is a whole-word hit. A phrase may carry context clauses
+("outbreak = 2; not after: tornado"), checked only where it is found. The rule language (parsed in
+``rule_syntax``) and its reasons are in docs/wire.md ("Topics").
 """
 
-import math
-import re
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 import ahocorasick
 
 from watchdesk.taxonomy.models import Topic
+from watchdesk.taxonomy.rule_syntax import AFTER, BEFORE, WITH, normalize, parse_rule
+
+__all__ = ["normalize", "parse_rule", "TopicMatcher", "TopicMatch", "Cancelled", "compile_rule"]
 
 DEFAULT_PHRASE_WEIGHT = 1.0
 DEFAULT_NEGATIVE_WEIGHT = 5.0
@@ -24,78 +25,9 @@ PHRASE = "phrase"
 NEGATIVE = "negative"
 REQUIRED = "required"
 
-# Letters and digits stay; everything else (spaces, hyphens, punctuation, underscores) is a word break.
-_WORD_BREAKS = re.compile(r"[\W_]+")
 # Between the title and the text in the haystack: never part of a key, so no phrase spans the two.
 _TITLE_END = "|"
-
-
-class _CombiningMarks(dict):
-    """A ``str.translate`` table that drops combining marks, filled in as characters are first seen.
-
-    Scanning all of Unicode up front would cost a noticeable start-up time; the characters that news text
-    actually uses are few, and after the first sight each one is a plain dict hit in C.
-    """
-
-    def __missing__(self, codepoint):
-        self[codepoint] = None if unicodedata.combining(chr(codepoint)) else codepoint
-        return self[codepoint]
-
-
-_DROP_MARKS = _CombiningMarks()
-
-
-def normalize(text):
-    """Lower-case, accent-free words between single spaces: "Évacuation—ordered!" -> "evacuation ordered"."""
-    if not text:
-        return ""
-    if text.isascii():
-        folded = text.lower()
-    else:
-        folded = unicodedata.normalize("NFKD", text).translate(_DROP_MARKS).casefold()
-    return _WORD_BREAKS.sub(" ", folded).strip()
-
-
-def parse_rule(text, *, default_weight, weighted=True):
-    """Parse one rule field into ``[(phrase as written, weight), ...]``, in the order written.
-
-    One phrase per line, "phrase = weight" or just "phrase" (``default_weight``); blank lines and lines
-    starting with "#" are ignored. With ``weighted=False`` (the "must also mention" group) a weight is an
-    error. Raises ``ValueError`` with a line-numbered message ("line 3: weight must be a number") for the
-    first bad line, so an editor can find it.
-    """
-    parsed = []
-    seen = {}
-    for number, raw in enumerate((text or "").splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        phrase, equals, weight_text = line.rpartition("=")
-        if not equals:
-            phrase, weight = line, float(default_weight)
-        elif not weighted:
-            raise ValueError(f"line {number}: these phrases take no weight (remove “={weight_text}”)")
-        else:
-            phrase = phrase.strip()
-            weight_text = weight_text.strip()
-            try:
-                weight = float(weight_text)
-            except ValueError:
-                weight = math.nan
-            if not math.isfinite(weight):
-                after = f"not “{weight_text}”" if weight_text else "after “=”"
-                raise ValueError(f"line {number}: weight must be a number, {after}")
-            if weight <= 0:
-                raise ValueError(f"line {number}: weight must be more than 0")
-        phrase = " ".join(phrase.split())
-        key = normalize(phrase)
-        if not key:
-            raise ValueError(f"line {number}: a phrase needs at least one letter or digit")
-        if key in seen:
-            raise ValueError(f"line {number}: “{phrase}” repeats line {seen[key]}")
-        seen[key] = number
-        parsed.append((phrase, weight))
-    return parsed
+_NO_PLACES = {}  # what hits() returns when no key with a context clause was found: never written to
 
 
 @dataclass(frozen=True)
@@ -137,6 +69,14 @@ def compile_rule(topic):
 
 
 @dataclass(frozen=True)
+class Condition:
+    """A context clause compiled: ``keys`` are the automaton values of its words, in the order written."""
+
+    clause: object  # rule_syntax.Clause
+    keys: tuple
+
+
+@dataclass(frozen=True)
 class PhraseUse:
     """One topic's use of one phrase: the value side of the automaton's keys."""
 
@@ -145,18 +85,55 @@ class PhraseUse:
     weight: float
     phrase: str  # as the editor wrote it
     order: int  # position in the topic's rule, to list matched phrases in the order written
+    context: tuple = ()  # Conditions, all of which must hold at one occurrence of the phrase
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    """A phrase found in the item that did not count, because of its context: "outbreak" after "tornado"."""
+
+    phrase: str
+    kind: str  # PHRASE, NEGATIVE or REQUIRED
+    reason: str
+    order: int = field(default=0, compare=False, repr=False)
+
+    def __str__(self):
+        return f"{self.phrase} ({self.reason})"
 
 
 @dataclass
 class TopicMatch:
-    """How one item scored on one topic. ``phrases`` are the positive and required phrases that matched,
-    as written in the rule; ``negative_phrases`` the negative ones."""
+    """How one item scored on one topic. ``phrases`` are the positive and required phrases that counted,
+    as written in the rule; ``negative_phrases`` the negative ones; ``cancelled`` those found but not
+    counted because of their context clauses."""
 
     topic_id: object
     score: float
     phrases: list
     passed: bool
     negative_phrases: list = field(default_factory=list)
+    cancelled: list = field(default_factory=list)
+
+
+def _quoted(words, joiner=" or "):
+    return joiner.join(f"“{word}”" for word in words)
+
+
+def _why_not(clause, word):
+    """Why a phrase did not count: its clause found ``word`` (a "not" clause) or found none (word None)."""
+    if word is not None:
+        if clause.where == WITH:
+            return f"“{word}” in the item"
+        if clause.where in (AFTER, BEFORE):
+            span = "" if clause.window == 1 else f" within {clause.window} words"
+            return f"{clause.where} “{word}”{span}"
+        return f"“{word}” within {clause.window} words"
+    if clause.where == WITH:
+        return f"no {_quoted(clause.words)} in the item"
+    if clause.where in (AFTER, BEFORE):
+        span = "" if clause.window == 1 else f" within {clause.window} words"
+        return f"not {clause.where} {_quoted(clause.words)}{span}"
+    return f"no {_quoted(clause.words)} within {clause.window} words"
 
 
 class TopicMatcher:
@@ -165,6 +142,10 @@ class TopicMatcher:
     Build it once per batch (the wire keeps one per process). Topics whose rule does not
     parse are left out and listed in ``problems`` as (topic id, message): the admin form refuses bad
     rules, so this only happens to rules written some other way.
+
+    Context words are keys of the same automaton. A key whose position matters (a phrase with a near,
+    after or before clause, or a word such a clause looks for) is stored as ``~index``, so the scan notes
+    where it occurs and every other hit costs what it did before; context is checked only for hits.
     """
 
     def __init__(self, topics):
@@ -178,22 +159,41 @@ class TopicMatcher:
                 continue
             self.rules[rule.topic_id] = rule
 
-        uses_by_key = defaultdict(list)
+        key_index = {}
+
+        def index_of(text):
+            return key_index.setdefault(normalize(text), len(key_index))
+
+        uses_by_index = defaultdict(list)
+        positional = set()
         for rule in self.rules.values():
             entries = [
-                *((PHRASE, phrase, weight) for phrase, weight in rule.phrases),
-                *((NEGATIVE, phrase, weight) for phrase, weight in rule.negative),
-                *((REQUIRED, phrase, weight) for phrase, weight in rule.required),
+                *((PHRASE, line) for line in rule.phrases),
+                *((NEGATIVE, line) for line in rule.negative),
+                *((REQUIRED, line) for line in rule.required),
             ]
-            for order, (kind, phrase, weight) in enumerate(entries):
-                use = PhraseUse(rule.topic_id, kind, weight, phrase, order)
-                uses_by_key[normalize(phrase)].append(use)
+            for order, (kind, line) in enumerate(entries):
+                index = index_of(line.phrase)
+                context = []
+                for clause in line.context:
+                    keys = tuple(index_of(word) for word in clause.words)
+                    context.append(Condition(clause, keys))
+                    if clause.where != WITH:
+                        positional.update((index, *keys))
+                use = PhraseUse(rule.topic_id, kind, line.weight, line.phrase, order, tuple(context))
+                uses_by_index[index].append(use)
 
-        self.uses = []
+        self.uses = [tuple(uses_by_index[index]) for index in range(len(key_index))]
+        self._conditional = frozenset(
+            index
+            for index, uses in enumerate(self.uses)
+            if any(c.clause.where != WITH for use in uses for c in use.context)
+        )
+        self._words_in_key = [0] * len(key_index)
         self.automaton = ahocorasick.Automaton()
-        for key, uses in uses_by_key.items():
-            self.automaton.add_word(f" {key} ", len(self.uses))
-            self.uses.append(tuple(uses))
+        for key, index in key_index.items():
+            self._words_in_key[index] = key.count(" ") + 1
+            self.automaton.add_word(f" {key} ", ~index if index in positional else index)
         if self.uses:
             self.automaton.make_automaton()
 
@@ -208,36 +208,99 @@ class TopicMatcher:
         return len(self.rules)
 
     def hits(self, title, text):
-        """``{index into self.uses: found in the title}`` for every phrase in title or text."""
+        """``({index into self.uses: found in the title}, {index: [(first word, last word, in title)]})``.
+
+        The first dict holds every phrase and context word in title or text; the second, the occurrences
+        of the keys whose position a context clause needs (word numbers count from the title's start).
+        """
         if not self.uses:
-            return {}
+            return {}, _NO_PLACES
         title_words = normalize(title)
         haystack = f" {title_words} {_TITLE_END} {normalize(text)} "
         title_end = len(title_words) + 2  # the index of _TITLE_END
         found = {}
-        for end, index in self.automaton.iter(haystack):
+        spots = []
+        for end, value in self.automaton.iter(haystack):
+            if value < 0:
+                value = ~value
+                spots.append((end, value))
             if end < title_end:
-                found[index] = True
+                found[value] = True
             else:
-                found.setdefault(index, False)
-        return found
+                found.setdefault(value, False)
+        if not spots or self._conditional.isdisjoint(found):
+            return found, _NO_PLACES  # no phrase with a near/after/before clause was found
+        places = defaultdict(list)
+        spaces, counted_to = 0, 0
+        for end, index in spots:  # in the order of their ends, so the spaces are counted once
+            spaces += haystack.count(" ", counted_to, end)
+            counted_to = end
+            last = spaces - 1  # the key's last word: every word has one space before it
+            places[index].append((last - self._words_in_key[index] + 1, last, end < title_end))
+        return found, places
+
+    def _context_word(self, condition, first, last, in_title, found, places):
+        """The first of the condition's words present where its clause looks, or None."""
+        clause = condition.clause
+        for key, word in zip(condition.keys, clause.words, strict=True):
+            if key not in found:
+                continue
+            if clause.where == WITH:
+                return word
+            for other_first, other_last, other_in_title in places.get(key, ()):
+                if other_in_title != in_title:
+                    continue
+                if clause.where != BEFORE and other_last < first and first - other_last <= clause.window:
+                    return word
+                if clause.where != AFTER and other_first > last and other_first - last <= clause.window:
+                    return word
+        return None
+
+    def _decide(self, use, index, found, places):
+        """``(counts, in the title, why not)`` for a use with context: it counts where an occurrence of
+        the phrase meets every clause, and double when such an occurrence is in the title."""
+        occurrences = places.get(index) or [(0, 0, found[index])]  # "with" clauses need no position
+        counted, in_title, why_not = False, False, None
+        for first, last, occurrence_in_title in occurrences:
+            for condition in use.context:
+                word = self._context_word(condition, first, last, occurrence_in_title, found, places)
+                if (word is not None) == condition.clause.negate:
+                    why_not = why_not or _why_not(condition.clause, word)
+                    break
+            else:
+                counted = True
+                in_title = in_title or occurrence_in_title
+        return counted, in_title, why_not
 
     def match(self, title, text=""):
         """A ``TopicMatch`` for every topic with any phrase in the item, best score first."""
         scores = defaultdict(float)
         matched = defaultdict(list)
+        cancelled = defaultdict(list)
         has_required = set()
-        for index, in_title in self.hits(title, text).items():
+        found, places = self.hits(title, text)
+        for index, in_title in found.items():
             factor = TITLE_FACTOR if in_title else 1.0
             for use in self.uses[index]:
+                if use.context:
+                    counts, in_title_here, why_not = self._decide(use, index, found, places)
+                    if not counts:
+                        cancelled[use.topic_id].append(Cancelled(use.phrase, use.kind, why_not, use.order))
+                        continue
+                    factor_here = TITLE_FACTOR if in_title_here else 1.0
+                else:
+                    factor_here = factor
                 matched[use.topic_id].append(use)
                 if use.kind == PHRASE:
-                    scores[use.topic_id] += use.weight * factor
+                    scores[use.topic_id] += use.weight * factor_here
                 elif use.kind == NEGATIVE:
-                    scores[use.topic_id] -= use.weight * factor
+                    scores[use.topic_id] -= use.weight * factor_here
                 else:
                     has_required.add(use.topic_id)
 
+        if cancelled:
+            for topic_id in cancelled.keys() - matched.keys():  # only phrases that did not count
+                matched[topic_id] = []
         results = []
         for topic_id, uses in matched.items():
             rule = self.rules[topic_id]
@@ -249,6 +312,9 @@ class TopicMatcher:
                     phrases.append(use.phrase)
             passed = score >= rule.threshold and (not rule.required or topic_id in has_required)
             negative = [use.phrase for use in uses if use.kind == NEGATIVE]
-            results.append(TopicMatch(topic_id, score, phrases, passed, negative))
+            result = TopicMatch(topic_id, score, phrases, passed, negative)
+            if topic_id in cancelled:
+                result.cancelled = sorted(cancelled[topic_id], key=lambda entry: entry.order)
+            results.append(result)
         results.sort(key=lambda result: (-result.score, str(result.topic_id)))
         return results

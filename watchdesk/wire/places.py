@@ -43,7 +43,7 @@ import math
 import re
 import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
@@ -55,7 +55,7 @@ from django.db.models import Count, Max
 from watchdesk.core.compiled import Compiled
 from watchdesk.core.iterables import chunks
 from watchdesk.taxonomy.models import Region
-from watchdesk.wire import coordinates
+from watchdesk.wire import coordinates, place_context
 from watchdesk.wire.models import ItemPlace, Source
 
 WORD_LISTS = Path(__file__).resolve().parent / "data" / "places.json"
@@ -64,6 +64,12 @@ TEXT_LIMIT = 20_000  # characters of an item's text that are read: places deep i
 HOME_CONFIDENCE = 0.2
 CLOSE_CALL = 0.6  # candidates' scores this close (a tenfold population) make a resolution uncertain
 LEAD = 300  # characters at the start of the text counted as the lead (dateline, first sentence)
+HOME_STATE = 2.0  # a local outlet's bare "Portland" is its own state's; worth a hundredfold population
+REGIONAL = 3.0  # "northern New York" is the state
+PEER_COUNTRY = 2.0  # "Georgia and Turkey": beside another country, Georgia is the country
+PROVINCE_PRIOR = (
+    0.6 * 5
+)  # a state abroad ("Victoria") weighs as a place of 100,000 unless the item points to it
 
 # A population for regions the gazetteer gives none, so every candidate has a prior.
 NOMINAL_POPULATION = {"country": 100_000, "state": 3_000_000, "county": 30_000, "city": 10_000}
@@ -103,6 +109,7 @@ class _Name:
     single_word: bool
     preferred: int | None
     only: int | None  # the one region meant: a single candidate, or the innermost of nested ones
+    province: bool = False  # names a state or province abroad ("Victoria"): its country, as a small place
 
 
 @dataclass(slots=True)
@@ -116,6 +123,8 @@ class _Mention:
     role: str = "place"  # "place", "qualified" (City of "City, State") or "qualifier" (its State)
     span_end: int = 0  # end of "City, State" for a qualified mention
     place_follows: bool = False  # another name starts right after this one ("Paris Texas")
+    listed: list = field(default_factory=list)  # mentions joined to this one in a list ("A, B and C")
+    unknown_town: bool = False  # "Detroit, Oregon": a town of that name the gazetteer does not hold
 
     @property
     def words(self):
@@ -192,6 +201,11 @@ class Geotagger:
         self._of_places = frozenset(word.lower() for word in lists["of_places"] + lists["titles"])
         self._titles = frozenset(lists["titles"])
         self._not_names = frozenset(lists["not_names"])
+        self._after_name = frozenset(lists["after_name"])
+        self._local_bodies = frozenset(lists["local_bodies"])
+        self._regional = frozenset(lists["regional"])
+        self._county_lists = lists["county_lists"]
+        self._county_before = lists["county_before"]
         self._automaton = self._build_automaton(lists)
 
     @classmethod
@@ -258,7 +272,7 @@ class Geotagger:
         for index in range(len(self._ids)):
             for form in self._forms(index):
                 entries[form][0].append(index)
-        for column, section in ((0, "aliases"), (1, "qualifiers"), (2, "demonyms")):
+        for column, section in ((0, "aliases"), (0, "provinces"), (1, "qualifiers"), (2, "demonyms")):
             for code, forms in lists[section].items():
                 index = self._index_of_code.get(code)
                 if index is None:
@@ -266,6 +280,7 @@ class Geotagger:
                 for form in forms:
                     if index not in entries[form][column]:
                         entries[form][column].append(index)
+        provinces = {form for forms in lists["provinces"].values() for form in forms}
         common_words, people = set(lists["common_words"]), set(lists["people"])
         person_names = people | set(lists["also_people"])
         preferred = {form: self._index_of_code.get(code) for form, code in lists["preferred"].items()}
@@ -282,6 +297,7 @@ class Geotagger:
                 single_word=" " not in form,
                 preferred=preferred.get(form) if preferred.get(form) in places else None,
                 only=self._innermost(places),
+                province=form in provinces,
             )
             automaton.add_word(form, name)
         automaton.make_automaton()
@@ -309,6 +325,14 @@ class Geotagger:
                 continue
             hits.append((start, -end, name))
         hits.sort(key=lambda hit: (hit[0], hit[1]))
+        counties = [
+            *place_context.county_list_names(segment, self._county_lists, self._lookup),
+            *place_context.county_after_words(segment, self._county_before, self._lookup),
+        ]
+        for start, end, _ in counties:  # "Butte and Tehama counties": Butte County, not Butte
+            hits = [hit for hit in hits if -hit[1] <= start or hit[0] >= end]
+        hits += [(start, -end, name) for start, end, name in counties]
+        hits.sort(key=lambda hit: (hit[0], hit[1]))
         mentions, reached = [], 0
         for start, negative_end, name in hits:
             if start >= reached:
@@ -316,9 +340,32 @@ class Geotagger:
                 reached = -negative_end
         for first, second in zip(mentions, mentions[1:], strict=False):
             first.place_follows = second.start == first.end + 1
-            if _QUALIFIER_GAP.fullmatch(segment, first.end, second.start):
-                self._pair(first, second)
-        return mentions
+            if _QUALIFIER_GAP.fullmatch(segment, first.end, second.start) and not self._pair(first, second):
+                first.unknown_town = self._unknown_town(first, second)
+            if place_context.LIST_JOIN.fullmatch(segment, first.end, second.start):
+                first.listed.append(second)
+                second.listed.append(first)
+        return [
+            mention
+            for mention in mentions
+            if not (
+                mention.role == "place"
+                and place_context.part_of_another_name(segment, mention.end, self._after_name)
+            )
+        ]
+
+    def _lookup(self, form):
+        return self._automaton.get(form, None)
+
+    def _unknown_town(self, place, qualifier):
+        """ "Detroit, Oregon,": a town the gazetteer does not have in that state, not Detroit, Michigan."""
+        towns = all(self._kinds[i] in ("city", "county") for i in place.name.places)
+        states = qualifier.name.qualifies or any(
+            self._kinds[i] in ("state", "country") for i in qualifier.name.places
+        )
+        return (
+            towns and bool(states) and place_context.qualifier_ends_clause(qualifier.segment, qualifier.end)
+        )
 
     def _pair(self, place, qualifier):
         """Settle "Springfield, Ill.": the candidate of ``place`` inside a candidate of ``qualifier``."""
@@ -329,12 +376,13 @@ class Geotagger:
         inner = [place.chosen] if place.chosen is not None else place.name.places
         pairs = [(i, c) for i in inner for c in containers if c in self._ancestors[i]]
         if not pairs:
-            return
+            return False
         inside, container = max(pairs, key=lambda pair: self._prior[pair[0]])
         if place.role == "place":
             place.role, place.span_end = "qualified", qualifier.end
         place.chosen = inside
         qualifier.chosen, qualifier.role = container, "qualifier"
+        return True
 
     def _neighbours(self, mention):
         segment, start = mention.segment, mention.start
@@ -361,6 +409,8 @@ class Geotagger:
             return False
         if previous[:1].isupper() and previous not in self._not_names:
             return True  # "Michael Jordan"
+        if place_context.next_token(mention.segment, mention.end) in self._local_bodies:
+            return False  # "Victoria ISD"
         return following[:1].isupper() and following not in self._not_names and not mention.place_follows
 
     # --- Resolving --------------------------------------------------------------------------------------
@@ -387,15 +437,21 @@ class Geotagger:
 
     def _resolve(self, mentions, home):
         named, open_mentions = set(), []
+        unknown = {id(mention.name) for mention in mentions if mention.unknown_town}
         for mention in mentions:
             name = mention.name
+            if id(name) in unknown:
+                continue  # every mention of a town the gazetteer does not hold ("Detroit, Oregon")
             if mention.chosen is not None:
                 named.add(mention.chosen)
             elif not name.places:
                 continue  # an abbreviation or a demonym on its own
             elif name.single_word and self._person_or_word(mention):
                 continue
-            elif name.only is not None and not name.needs_context:
+            elif len(readings := self._state_readings(mention)) == 1 and not name.needs_context:
+                mention.chosen = readings[0]  # "northern New York" is the state, settled
+                named.add(mention.chosen)
+            elif name.only is not None and not name.needs_context and not readings:
                 mention.chosen = name.only
                 named.add(mention.chosen)
             else:
@@ -410,9 +466,8 @@ class Geotagger:
         )
         margins = {}
         for mention in open_mentions:
-            scores = sorted(
-                ((self._score(c, mention, context), c) for c in mention.name.places), reverse=True
-            )
+            candidates = self._state_readings(mention) or mention.name.places
+            scores = sorted(((self._score(c, mention, context), c) for c in candidates), reverse=True)
             best = scores[0][1]
             if mention.name.needs_context and not self._supported(best, mention, context):
                 continue
@@ -422,6 +477,8 @@ class Geotagger:
 
     def _score(self, candidate, mention, context):
         score = self._prior[candidate]
+        if mention.name.province and self._kinds[candidate] == "country":
+            score = PROVINCE_PRIOR
         if candidate in context.named:
             score += 8  # settled elsewhere in the item ("Springfield, Ill." in the text)
         if self._parent[candidate] in context.cued:
@@ -435,25 +492,67 @@ class Geotagger:
         home = context.home
         if home is not None:
             score += 0.5 * (self._country[candidate] == self._country[home])
-            score += 0.5 * (
+            score += HOME_STATE * (
                 self._state[candidate] is not None and self._state[candidate] == self._state[home]
             )
         if candidate == mention.name.preferred:
             score += 1.5
+        if self._kinds[candidate] in ("state", "country"):
+            if self._previous_word(mention).lower() in self._regional:
+                score += REGIONAL  # "northern New York"
+            if self._kinds[candidate] == "country" and self._beside_another_country(
+                candidate, mention, context
+            ):
+                score += PEER_COUNTRY
         return score
+
+    def _state_readings(self, mention):
+        """ "Oaxaca state", "northern New York": only the readings that are a state, province or country."""
+        state_after = place_context.next_token(mention.segment, mention.end).lower().rstrip(".,") == "state"
+        if not state_after and self._previous_word(mention).lower() not in self._regional:
+            return ()
+        return tuple(c for c in mention.name.places if self._kinds[c] in ("state", "country"))
+
+    def _beside_another_country(self, candidate, mention, context):
+        """Another country is named, and it is not the country of another reading of this name."""
+        readings = {self._country[place] for place in mention.name.places}
+        return any(
+            self._kinds[region] == "country" and region != candidate and region not in readings
+            for region in context.named
+        )
+
+    def _previous_word(self, mention):
+        previous = _PREV_WORD.search(mention.segment[max(0, mention.start - 40) : mention.start])
+        return previous.group(1) if previous else ""
 
     def _supported(self, candidate, mention, context):
         parent = self._parent[candidate]
         if candidate in context.cued or candidate in context.containing:
             return True
+        if (
+            parent is not None
+            and parent in context.containing
+            and any(m.chosen is not None for m in mention.listed)
+        ):
+            return True  # "Cedar Rapids and Marion": listed with a place settled in the same state
+        if self._local_body(candidate, mention, context.home):
+            return True
         return (parent is not None and parent in context.cued) or self._locative(mention)
+
+    def _local_body(self, candidate, mention, home):
+        """ "Victoria police", "Paris ISD" in an outlet of the place's own state (or country, abroad)."""
+        if home is None or place_context.next_token(mention.segment, mention.end) not in self._local_bodies:
+            return False
+        if self._state[home] is not None:
+            return self._state[candidate] == self._state[home]
+        return self._kinds[home] == "country" and self._country[candidate] == home
 
     def _locative(self, mention):
         """ "in Reading", "near Mobile", "the city of Mobile", "King of Jordan"."""
         before = mention.segment[max(0, mention.start - 40) : mention.start]
         previous = _PREV_WORD.search(before)
-        if previous and previous.group(1).lower() in self._locatives:
-            return True
+        if previous and (previous.group(1).lower() in self._locatives or previous.group(1) in self._regional):
+            return True  # "in Reading", "west Mobile"
         of = _WORD_BEFORE_OF.search(before)
         return bool(of) and of.group(1).lower() in self._of_places
 

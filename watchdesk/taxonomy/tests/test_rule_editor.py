@@ -97,3 +97,22 @@ def test_without_a_previewer_the_editor_has_no_preview_button(client, superuser,
     url = reverse("wagtailsnippets_taxonomy_topic:edit", args=[wildfire.pk])
     assert b'name="preview_rule"' not in client.get(url).content
     assert client.post(url, form_data(wildfire, rule_phrases="ember = 3")).status_code == 302
+
+
+@pytest.mark.django_db
+def test_context_clauses_are_checked_saved_and_explained_on_the_form(client, superuser, wildfire):
+    client.force_login(superuser)
+    url = reverse("wagtailsnippets_taxonomy_topic:edit", args=[wildfire.pk])
+    assert "not after: tornado, storm" in client.get(url).content.decode()  # the help text
+
+    refused = client.post(url, form_data(wildfire, rule_phrases="wildfire = 3\nfire; not nearby: drill"))
+    assert refused.status_code == 200
+    assert refused.context["form"].errors["rule_phrases"] == [
+        "Line 2: after “;” write a context such as “not after: tornado” or “near 8: chemical, leak”, "
+        "not “not nearby: drill”"
+    ]
+
+    rule = "wildfire = 3\nfire = 1; not near 3: drill, exercise"
+    saved = client.post(url, form_data(wildfire, rule_phrases=rule))
+    assert saved.status_code == 302
+    assert Topic.objects.get(pk=wildfire.pk).rule_phrases == rule

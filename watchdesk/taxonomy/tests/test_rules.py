@@ -4,6 +4,7 @@ import pytest
 
 from watchdesk.taxonomy import rules
 from watchdesk.taxonomy.models import Topic
+from watchdesk.taxonomy.rule_syntax import RuleLine
 from watchdesk.taxonomy.rules import TopicMatcher, normalize, parse_rule
 from watchdesk.taxonomy.tests.topic_fixtures import make_topic
 from watchdesk.taxonomy.topics_loader import read_default_topics
@@ -36,11 +37,11 @@ def matcher_for(phrases="", negative="", required="", threshold=3):
 def test_a_rule_is_one_phrase_a_line_with_an_optional_weight():
     text = "# wildfire words\nwildfire = 3\n\n  red flag warning =2.5  \nevacuation\n"
     assert parse_rule(text, default_weight=1) == [
-        ("wildfire", 3.0),
-        ("red flag warning", 2.5),
-        ("evacuation", 1.0),
+        RuleLine("wildfire", 3.0),
+        RuleLine("red flag warning", 2.5),
+        RuleLine("evacuation", 1.0),
     ]
-    assert parse_rule("fire sale", default_weight=5) == [("fire sale", 5.0)]
+    assert parse_rule("fire sale", default_weight=5) == [RuleLine("fire sale", 5.0)]
     assert parse_rule("", default_weight=1) == []
 
 
@@ -64,8 +65,8 @@ def test_a_bad_line_is_named_by_its_number(text, message):
 
 def test_must_also_mention_phrases_take_no_weight():
     assert parse_rule("border\nport of entry", default_weight=1, weighted=False) == [
-        ("border", 1.0),
-        ("port of entry", 1.0),
+        RuleLine("border", 1.0),
+        RuleLine("port of entry", 1.0),
     ]
     with pytest.raises(ValueError, match="line 2: these phrases take no weight"):
         parse_rule("border\nCBP = 3", default_weight=1, weighted=False)

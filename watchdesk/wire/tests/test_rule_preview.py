@@ -117,3 +117,34 @@ def test_someone_without_permission_cannot_preview(client, home, outsider, wildf
     )
     assert response.status_code in {302, 403}
     assert b"Brush fire closes Highway 1" not in response.content
+
+
+@pytest.mark.django_db
+def test_preview_shows_which_phrases_counted_and_which_context_cancelled(client, superuser):
+    outbreaks = Topic.objects.create(
+        slug="disease-outbreak", name="Disease Outbreaks", rule_phrases="outbreak = 2", rule_threshold=3
+    )
+    tornado = store_item("Tornado outbreak flattens three towns")
+    measles = store_item("Measles outbreak at day care", text="A tornado warning was issued later.")
+    client.force_login(superuser)
+
+    response = client.post(
+        reverse("wagtailsnippets_taxonomy_topic:edit", args=[outbreaks.pk]),
+        form_data(outbreaks, rule_phrases="outbreak = 2; not after: tornado\nmeasles = 3", preview_rule="1"),
+    )
+
+    assert response.status_code == 200
+    preview = response.context["rule_preview"]
+    assert [row.item for row in preview.lost] == [tornado]
+    assert preview.kept == 1 and preview.gained == []
+    (lost,) = preview.lost
+    assert lost.old.phrases == ["outbreak"] and lost.new.phrases == []
+    assert [str(entry) for entry in lost.new.cancelled] == ["outbreak (after “tornado”)"]
+
+    lost_table = response.content.decode().split('id="rule-preview-lost"')[1].split("</table>")[0]
+    edited_cell = lost_table.split("<td>")[3]
+    assert "Cancelled by context:" in edited_cell
+    assert "<s>outbreak</s> (after “tornado”)" in edited_cell
+    assert "Counted:" not in edited_cell
+    assert "Counted:" in lost_table.split("<td>")[2]  # the saved rule counted it
+    assert measles.title not in lost_table
