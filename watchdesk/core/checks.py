@@ -78,6 +78,16 @@ def check_configuration(app_configs, **kwargs):
                     id="watchdesk.W001",
                 )
             )
+        if settings.WEBSUB_SUBSCRIBE and site.hostname and not _publicly_reachable(site.hostname):
+            errors.append(
+                Warning(
+                    f"WEBSUB_SUBSCRIBE is on but SITE_URL's host {site.hostname!r} is not reachable from "
+                    "the internet: hubs could never confirm our subscriptions or push to "
+                    "SITE_URL/websub/..., so sources that announce a hub would wait for the next poll.",
+                    hint="Set SITE_URL to the public address, or WEBSUB_SUBSCRIBE=false to poll only.",
+                    id="watchdesk.W004",
+                )
+            )
     return errors
 
 
@@ -107,6 +117,16 @@ def check_production_secrets(app_configs, **kwargs):
             )
         )
     return errors
+
+
+def _publicly_reachable(host):
+    """False for names and addresses only this machine or its private network can reach."""
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal", ".lan")):
+        return False
+    if not _is_ip(host):
+        return True
+    return ipaddress.ip_address(host).is_global
 
 
 def _is_ip(host):

@@ -92,6 +92,18 @@ def test_production_warns_when_the_fetcher_may_reach_this_machine(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "10.1.2.3", "wire.internal"])
+def test_production_warns_when_hubs_cannot_reach_the_websub_callback(tmp_path, host):
+    local = {**PRODUCTION, "SITE_URL": f"https://{host}", "ALLOWED_HOSTS": host}
+    result = watchdesk("check", "--fail-level", "WARNING", tmp_path=tmp_path, **local)
+    assert result.returncode != 0
+    assert "watchdesk.W004" in result.stderr and "WEBSUB_SUBSCRIBE=false" in result.stderr
+    polling_only = {**local, "WEBSUB_SUBSCRIBE": "false"}
+    result = watchdesk("check", "--fail-level", "WARNING", tmp_path=tmp_path, **polling_only)
+    assert "watchdesk.W004" not in result.stderr
+
+
+@pytest.mark.slow
 def test_unknown_time_zone_is_reported(tmp_path):
     result = watchdesk("check", tmp_path=tmp_path, TIME_ZONE="Mars/Olympus_Mons")
     assert result.returncode != 0
