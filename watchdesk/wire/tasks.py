@@ -10,7 +10,15 @@ from django_tasks import task
 from watchdesk.core.fetcher import FetchError
 from watchdesk.wire import clustering, polling, relevance, websub
 from watchdesk.wire.articles import store_article
-from watchdesk.wire.models import Cluster, FetchLog, Item, SkippedEntry, Source, WebSubSubscription
+from watchdesk.wire.models import (
+    Cluster,
+    FetchLog,
+    Item,
+    SkippedEntry,
+    Source,
+    SourceImport,
+    WebSubSubscription,
+)
 from watchdesk.wire.push_tasks import ingest_push
 
 PRUNE_CHUNK = 500
@@ -73,13 +81,14 @@ def prune():
 
 
 def prune_wire(now=None):
-    """Delete old items and clusters not drafted into posts, and old fetch logs and skipped entries.
-    Returns the numbers of rows deleted, by kind."""
+    """Delete old items and clusters not drafted into posts, and old fetch logs, skipped entries and OPML
+    import reports. Returns the numbers of rows deleted, by kind."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.WIRE_KEEP_DAYS)
     kept = Q(status=Cluster.Status.DRAFTED) | Q(post__isnull=False)
     kept_clusters = Cluster.objects.filter(kept).values("pk")
     old_items = Item.objects.filter(first_seen_at__lt=cutoff).exclude(cluster__in=kept_clusters)
-    removed = {"items": 0, "clusters": 0, "fetch_logs": 0, "skipped_entries": 0, "bands": 0, "websub": 0}
+    kinds = ("items", "clusters", "fetch_logs", "skipped_entries", "bands", "websub", "imports")
+    removed = dict.fromkeys(kinds, 0)
     # In chunks: deleting cascades to topics, places and bands, and a month of items can be large.
     while ids := list(old_items.values_list("pk", flat=True)[:PRUNE_CHUNK]):
         removed["items"] += Item.objects.filter(pk__in=ids).delete()[1].get("wire.Item", 0)
@@ -87,6 +96,8 @@ def prune_wire(now=None):
     removed["clusters"] = old_clusters.delete()[1].get("wire.Cluster", 0)
     removed["fetch_logs"] = FetchLog.objects.filter(started_at__lt=cutoff).delete()[0]
     removed["skipped_entries"] = SkippedEntry.objects.filter(seen_at__lt=cutoff).delete()[0]
+    # An import's report matters while its feeds are first fetched; the sources it made stay.
+    removed["imports"] = SourceImport.objects.filter(created_at__lt=cutoff).delete()[0]
     # Ended WebSub subscriptions were kept to confirm the unsubscribe and answer 410; a month is plenty.
     ended = WebSubSubscription.objects.filter(state=WebSubSubscription.State.ENDED, requested_at__lt=cutoff)
     removed["websub"] = ended.delete()[1].get("wire.WebSubSubscription", 0)

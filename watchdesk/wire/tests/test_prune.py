@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from watchdesk.wire.models import Cluster, FetchLog, Item, SkippedEntry
+from watchdesk.wire.models import Cluster, FetchLog, Item, SkippedEntry, SourceImport
 from watchdesk.wire.tasks import prune, prune_wire
 
 pytestmark = pytest.mark.django_db
@@ -61,3 +61,14 @@ def test_old_fetch_logs_and_skipped_entries_go(old, source):
     assert (result["fetch_logs"], result["skipped_entries"]) == (1, 1)
     assert list(FetchLog.objects.all()) == [recent_log]
     assert list(SkippedEntry.objects.all()) == [recent_skip]
+
+
+def test_old_import_reports_go_and_their_sources_stay(old, source):
+    feed = source()
+    SourceImport.objects.create(file_name="old.opml", created_at=old, report={"created": 1})
+    recent = SourceImport.objects.create(file_name="new.opml", report={"created": 1})
+
+    assert prune_wire()["imports"] == 1
+
+    assert list(SourceImport.objects.all()) == [recent]
+    assert feed.__class__.objects.filter(pk=feed.pk).exists()
